@@ -1,0 +1,1 @@
+"""Latency / size / MAC benchmarks. Installed as ``mobilegan.bench``."""

@@ -1,0 +1,6 @@
+"""``python -m mobilegan`` (and ``torchrun -m mobilegan``)."""
+
+from mobilegan.cli.main import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

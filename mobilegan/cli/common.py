@@ -1,0 +1,52 @@
+"""Argument types and helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are a single line (and exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def image_size(text: str) -> int:
+    """A positive side length that is a multiple of 4 (two stride-2 stages)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be an integer, got {text!r}") from None
+    if value <= 0 or value % 4:
+        raise argparse.ArgumentTypeError(f"size must be a positive multiple of 4, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def print_json(obj: Any) -> None:
+    """Results go to stdout (logs go to stderr), so ``--json`` output pipes cleanly."""
+    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,82 @@
+"""``mobilegan`` entry point: parse, dispatch, and turn user errors into one line + exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from mobilegan.cli.common import OneLineParser
+from mobilegan.version import __version__
+
+# Command modules, in help order. Each exposes register(subparsers) and sets `func`.
+COMMANDS: tuple[str, ...] = ("profile",)
+
+DESCRIPTION = """\
+Distill CycleGAN generators into mobile students and ship them to phones.
+
+typical flow:
+  mobilegan train --data-a photos/ --data-b paintings/ --out runs/teacher
+  mobilegan distill --teacher runs/teacher/G_AB.pt --data-a photos/
+  mobilegan export --target all --out export/
+  mobilegan bench export/
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="mobilegan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"mobilegan {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug-level logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name in COMMANDS:
+        importlib.import_module(f"mobilegan.cli.{name.replace('-', '_')}").register(sub)
+    return parser
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    rank = os.environ.get("RANK", "0")
+    if rank != "0":  # under torchrun only rank 0 talks
+        level = logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    for noisy in ("torch", "coremltools", "executorch", "onnxscript", "root", "PIL"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mobilegan.errors import MobileganError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    _setup_logging(args)
+    try:
+        return int(args.func(args) or 0)
+    except MobileganError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"mobilegan {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"mobilegan {args.command}: interrupted\n")
+        return 130
+    except MemoryError:
+        sys.stderr.write(f"mobilegan {args.command}: error: out of memory (try a smaller --size or batch)\n")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line unless --debug
+        if args.debug:
+            raise
+        sys.stderr.write(f"mobilegan {args.command}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback and report it)\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

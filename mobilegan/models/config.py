@@ -1,0 +1,121 @@
+"""Typed, frozen configs. Every checkpoint stores one, and the model is rebuilt from it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+from mobilegan.errors import ConfigError
+
+NormKind = Literal["instance", "instance_decomposed", "batch", "none"]
+PadKind = Literal["reflect", "zero"]
+UpsampleKind = Literal["transpose", "nearest_conv", "bilinear_conv"]
+
+NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")
+PADDINGS: tuple[str, ...] = ("reflect", "zero")
+UPSAMPLES: tuple[str, ...] = ("transpose", "nearest_conv", "bilinear_conv")
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor`` (never below ``min_value``).
+
+    As in MobileNet: never round down by more than 10%, so a width multiplier does not
+    silently remove more capacity than asked for.
+    """
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """The CycleGAN ResNet generator family: paper teachers and mobile students.
+
+    Stage widths are ``ngf * (1, 2, 4, 2, 1)``. ``width`` scales all of them in one place,
+    :meth:`channels`; at ``width == 1`` widths are taken as given (foreign checkpoints may
+    use any ``ngf``), otherwise they are rounded to a multiple of 8, never below 8.
+    """
+
+    ngf: int = 64
+    n_blocks: int = 9
+    width: float = 1.0
+    depthwise: bool = False
+    norm: NormKind = "instance"
+    padding: PadKind = "reflect"
+    upsample: UpsampleKind = "transpose"
+    # Convs followed by a norm keep their bias when True: mathematically redundant before a
+    # non-affine InstanceNorm, but the official and PyTorch-GAN generators have it, so
+    # loading their weights and counting their parameters (11,378,179) needs it.
+    conv_bias: bool = True
+    dropout: float = 0.0
+    in_channels: int = 3
+    out_channels: int = 3
+
+    def __post_init__(self) -> None:
+        if self.ngf < 1 or self.n_blocks < 0:
+            raise ConfigError(f"ngf must be >= 1 and n_blocks >= 0 (got ngf={self.ngf}, n_blocks={self.n_blocks})")
+        if not 0.0 < self.width <= 8.0:
+            raise ConfigError(f"width multiplier must be in (0, 8] (got {self.width})")
+        if self.norm not in NORMS:
+            raise ConfigError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
+        if self.padding not in PADDINGS:
+            raise ConfigError(f"unknown padding {self.padding!r}; choose one of {', '.join(PADDINGS)}")
+        if self.upsample not in UPSAMPLES:
+            raise ConfigError(f"unknown upsample {self.upsample!r}; choose one of {', '.join(UPSAMPLES)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
+
+    def channels(self, mult: int) -> int:
+        """Width of a stage whose paper width is ``ngf * mult``: the one place width applies."""
+        raw = self.ngf * mult
+        if self.width == 1.0:
+            return raw
+        return make_divisible(raw * self.width, 8)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GeneratorConfig":
+        return _from_dict(cls, data)
+
+    def with_overrides(self, **overrides: Any) -> "GeneratorConfig":
+        return replace(self, **overrides)
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """PatchGAN discriminator (70x70 receptive field with ``n_layers=3``)."""
+
+    ndf: int = 64
+    n_layers: int = 3
+    norm: NormKind = "instance"
+    in_channels: int = 3
+
+    def __post_init__(self) -> None:
+        if self.ndf < 1 or self.n_layers < 1:
+            raise ConfigError(f"ndf and n_layers must be >= 1 (got ndf={self.ndf}, n_layers={self.n_layers})")
+        if self.norm not in NORMS:
+            raise ConfigError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DiscriminatorConfig":
+        return _from_dict(cls, data)
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"a {cls.__name__} must be a mapping, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+    try:
+        return cls(**data)
+    except TypeError as exc:  # wrong value types from a hand-edited or foreign file
+        raise ConfigError(f"invalid {cls.__name__}: {exc}") from None

@@ -1,0 +1,72 @@
+"""The registered presets. Import side effect: fills the registry."""
+
+from __future__ import annotations
+
+from mobilegan.models.config import DiscriminatorConfig, GeneratorConfig
+from mobilegan.models.registry import register_model
+
+# The default student: OMGD-class depthwise ResNet at ngf 16 (width 0.25), 8 blocks so it
+# stays at or below 1.4 G compat MACs at 256 px, using only ops XNNPACK fully delegates and
+# Core ML converts (BatchNorm folds into convs; zero padding; transposed-conv upsampling).
+DEFAULT_STUDENT = "mobile_w025"
+MOBILE_BLOCKS = 8
+
+
+@register_model("resnet_9blocks", kind="generator", description="CycleGAN paper generator, 9 residual blocks (256 px)")
+def resnet_9blocks() -> GeneratorConfig:
+    return GeneratorConfig(ngf=64, n_blocks=9)
+
+
+@register_model("resnet_6blocks", kind="generator", description="CycleGAN paper generator, 6 residual blocks (128 px)")
+def resnet_6blocks() -> GeneratorConfig:
+    return GeneratorConfig(ngf=64, n_blocks=6)
+
+
+def _mobile(width: float) -> GeneratorConfig:
+    return GeneratorConfig(
+        ngf=64,
+        n_blocks=MOBILE_BLOCKS,
+        width=width,
+        depthwise=True,
+        norm="batch",
+        padding="zero",
+        upsample="transpose",
+        conv_bias=False,
+    )
+
+
+@register_model("mobile_w100", kind="generator", description="mobile student, width 1.0 (ngf 64), depthwise blocks")
+def mobile_w100() -> GeneratorConfig:
+    return _mobile(1.0)
+
+
+@register_model("mobile_w050", kind="generator", description="mobile student, width 0.5 (ngf 32), depthwise blocks")
+def mobile_w050() -> GeneratorConfig:
+    return _mobile(0.5)
+
+
+@register_model(DEFAULT_STUDENT, kind="generator", description="default mobile student, width 0.25 (ngf 16), depthwise")
+def mobile_w025() -> GeneratorConfig:
+    return _mobile(0.25)
+
+
+@register_model("mobile_w0125", kind="generator", description="smallest mobile student, width 0.125 (ngf 8), depthwise")
+def mobile_w0125() -> GeneratorConfig:
+    return _mobile(0.125)
+
+
+@register_model(
+    "mobile_w025_in",
+    kind="generator",
+    description="width 0.25 student with InstanceNorm as mean/sub/mul/rsqrt (size-independent statistics)",
+)
+def mobile_w025_in() -> GeneratorConfig:
+    return GeneratorConfig(
+        ngf=64, n_blocks=MOBILE_BLOCKS, width=0.25, depthwise=True, norm="instance_decomposed",
+        padding="zero", upsample="bilinear_conv", conv_bias=False,
+    )
+
+
+@register_model("patchgan_70", kind="discriminator", description="70x70 PatchGAN discriminator (C64-C128-C256-C512)")
+def patchgan_70() -> DiscriminatorConfig:
+    return DiscriminatorConfig(ndf=64, n_layers=3)

@@ -1,0 +1,165 @@
+"""Parameter and MAC counts, per layer and in total.
+
+Two MAC conventions are reported:
+
+* ``macs`` — the real multiply-accumulates. A stride-s ConvTranspose2d does
+  ``in_pixels * C_in * C_out * k^2`` (every input pixel is scattered once per tap).
+* ``macs_compat`` — the convention of the GAN-compression papers (GAN Compression, CAT,
+  OMGD), whose counter charges a ConvTranspose2d as ``out_pixels * C_in * C_out * k^2``
+  (4x the real work at stride 2). ``resnet_9blocks`` at 256 px: 56.8 G compat, 49.6 G real.
+
+Only convolutions and linear layers are counted, as in those papers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    name: str
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    params: int
+    macs: int
+    macs_compat: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    params: int
+    macs: int
+    macs_compat: int
+    size: tuple[int, int]
+    layers: list[LayerProfile] = field(default_factory=list)
+
+    def to_dict(self, *, layers: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "params": self.params,
+            "macs": self.macs,
+            "macs_compat": self.macs_compat,
+            "size": list(self.size),
+        }
+        if layers:
+            out["layers"] = [asdict(layer) for layer in self.layers]
+        return out
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _conv_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple[int, int]:
+    if isinstance(module, nn.Conv2d):
+        k = module.kernel_size[0] * module.kernel_size[1]
+        per_out_pixel = module.in_channels // module.groups * k * module.out_channels
+        macs = out.shape[0] * out.shape[2] * out.shape[3] * per_out_pixel
+        return macs, macs
+    if isinstance(module, nn.ConvTranspose2d):
+        k = module.kernel_size[0] * module.kernel_size[1]
+        per_pixel = module.in_channels * module.out_channels // module.groups * k
+        real = inp.shape[0] * inp.shape[2] * inp.shape[3] * per_pixel
+        compat = out.shape[0] * out.shape[2] * out.shape[3] * per_pixel
+        return real, compat
+    if isinstance(module, nn.Linear):
+        macs = out.numel() * module.in_features
+        return macs, macs
+    return 0, 0
+
+
+@torch.no_grad()
+def profile_model(model: nn.Module, size: int | tuple[int, int] = 256, *, in_channels: int = 3) -> Profile:
+    """Run one forward pass at ``size`` (batch 1) and count parameters and MACs per layer."""
+    h, w = (size, size) if isinstance(size, int) else size
+    layers: list[LayerProfile] = []
+    hooks = []
+
+    def hook(name: str):
+        def fn(module: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+            real, compat = _conv_macs(module, args[0], out)
+            layers.append(
+                LayerProfile(
+                    name=name,
+                    kind=type(module).__name__,
+                    in_shape=tuple(args[0].shape),
+                    out_shape=tuple(out.shape),
+                    params=sum(p.numel() for p in module.parameters(recurse=False)),
+                    macs=real,
+                    macs_compat=compat,
+                )
+            )
+
+        return fn
+
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            hooks.append(module.register_forward_hook(hook(name)))
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+        model(torch.zeros(1, in_channels, h, w, device=device))
+    finally:
+        for hk in hooks:
+            hk.remove()
+        model.train(was_training)
+    return Profile(
+        params=count_params(model),
+        macs=sum(layer.macs for layer in layers),
+        macs_compat=sum(layer.macs_compat for layer in layers),
+        size=(h, w),
+        layers=layers,
+    )
+
+
+def format_count(n: float) -> str:
+    """11378179 -> '11.378 M', 56799264768 -> '56.80 G'."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3f} {unit}" if unit == "M" else f"{n / scale:.2f} {unit}"
+    return str(int(n))
+
+
+def parse_count(text: str) -> int:
+    """'1.4G' / '800M' / '1400000000' -> int (for --target-macs)."""
+    t = text.strip().upper().replace(" ", "")
+    scale = {"G": 1e9, "M": 1e6, "K": 1e3}.get(t[-1:], 1.0)
+    number = t[:-1] if t[-1:] in "GMK" else t
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise ValueError(f"not a count: {text!r} (expected e.g. 1.4G, 800M)") from None
+    if value <= 0:
+        raise ValueError(f"count must be positive: {text!r}")
+    return int(value)
+
+
+def layer_table(profile: Profile) -> str:
+    """A plain-text per-layer table."""
+    rows = [("layer", "type", "output", "params", "MACs", "MACs (compat)")]
+    for layer in profile.layers:
+        rows.append(
+            (
+                layer.name,
+                layer.kind,
+                "x".join(str(d) for d in layer.out_shape[1:]),
+                f"{layer.params:,}",
+                f"{layer.macs:,}",
+                f"{layer.macs_compat:,}",
+            )
+        )
+    rows.append(("total", "", "", f"{profile.params:,}", f"{profile.macs:,}", f"{profile.macs_compat:,}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(widths[j]) if j < 3 else c.rjust(widths[j]) for j, c in enumerate(r)))
+        if i == 0 or i == len(rows) - 2:
+            lines.append("  ".join("-" * wd for wd in widths))
+    return "\n".join(lines)
