@@ -46,7 +46,7 @@ def make_payload(model: nn.Module, *, kind: str, meta: dict[str, Any] | None = N
         "state_dict": state,
         "meta": {
             "mobilegan_version": __version__,
-            "torch_version": torch.__version__,
+            "torch_version": str(torch.__version__),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             **(meta or {}),
         },

@@ -8,15 +8,19 @@ from torch import nn
 
 from mobilegan.checkpoints.loader import load_generator_checkpoint
 from mobilegan.errors import MobileganError
-from mobilegan.models.registry import create_model, list_models
+from mobilegan.models.registry import create_model, get_entry, list_models
 
 
 def model_from_name_or_path(spec: str, device: str = "cpu") -> tuple[nn.Module, str]:
     """``(model, description)`` for a registry name or a checkpoint file."""
-    if spec in list_models():
+    if spec in list_models("generator"):
         return create_model(spec).to(device).eval(), f"registry model {spec}"
     path = Path(spec)
     if path.exists() or any(sep in spec for sep in ("/", "\\")) or path.suffix in (".pt", ".pth", ".ckpt", ".safetensors"):
         loaded = load_generator_checkpoint(path, device)
         return loaded.model, f"{path} ({loaded.layout} layout)"
-    raise MobileganError(f"{spec!r} is neither a registry model ({', '.join(list_models())}) nor an existing file")
+    try:
+        get_entry(spec)
+    except MobileganError as exc:
+        raise MobileganError(f"{exc}; or give a checkpoint file path") from None
+    raise MobileganError(f"{spec!r} is not a generator")  # a registered discriminator

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,23 @@ def read_checkpoint_file(path: str | os.PathLike[str]) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
         raise CheckpointError(
             f"{path}: refused to load: the file holds objects other than tensors and plain data "
-            f"(weights_only=True: {first[:160]})"
+            f"({_unsupported_global(str(exc))}); only weights are loaded, never code"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to parse untrusted bytes is a bad file
+
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or not a .pt file?): {msg[:160]}") from None
+
+
+def _unsupported_global(message: str) -> str:
+    """Pull 'Unsupported global: GLOBAL x.y' out of torch's long weights_only message."""
+    for line in message.splitlines():
+        line = line.strip()
+        if "Unsupported global" in line or "Unsupported operand" in line:
+            return line.split("was not an allowed global")[0].strip(" .:")[:160]
+    return "weights_only=True rejected it"
 
 
 def _read_safetensors(path: Path) -> dict[str, Any]:

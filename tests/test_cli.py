@@ -1,0 +1,81 @@
+"""CLI: help, version, profile output, and one-line user errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mobilegan.checkpoints import save_generator
+from mobilegan.cli.main import COMMANDS, main
+from mobilegan.models import create_model
+from mobilegan.version import __version__
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse exits for --help / --version / usage errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    for name in COMMANDS:
+        assert name in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and __version__ in out
+
+
+def test_profile_json_reproduces_paper_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "profile", "resnet_9blocks", "--size", "256", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["params"] == 11_378_179
+    assert isinstance(data["macs"], int) and round(data["macs"] / 1e9, 1) == 49.6
+    assert round(data["macs_compat"] / 1e9, 1) == 56.8
+
+
+def test_profile_checkpoint_and_layers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    save_generator(create_model("mobile_w025"), tmp_path / "student.pt")
+    code, out, _ = run_cli(capsys, "profile", str(tmp_path / "student.pt"), "--size", "64", "--layers")
+    assert code == 0
+    assert "blocks.0.conv_dw1.conv" in out and "129,955" in out
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["profile", "resnet_9block"], "did you mean 'resnet_9blocks'"),
+        (["profile", "resnet_9blocks", "--size", "250"], "multiple of 4"),
+        (["profile", "resnet_9blocks", "--size", "-4"], "multiple of 4"),
+        (["profile", "missing/G_AB.pt"], "no such file"),
+        (["nonsense-command"], "invalid choice"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_console_script_bad_checkpoint_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "G_AB.pt"
+    bad.write_text("not a checkpoint")
+    exe = Path(sys.executable).with_name("mobilegan")
+    proc = subprocess.run([str(exe), "profile", str(bad)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "G_AB.pt" in proc.stderr
