@@ -1,0 +1,1 @@
+"""Student distillation (output, feature and adversarial losses) and student-vs-teacher evaluation."""

@@ -1,0 +1,108 @@
+"""PSNR / SSIM against scikit-image, FID / KID arithmetic against independent NumPy/SciPy code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from mobilegan.distill.fid import fid_from_features, kid_from_features, trace_sqrt_product
+from mobilegan.distill.inception import InceptionUnavailable, find_inception_weights
+from mobilegan.distill.metrics import psnr, ssim
+from mobilegan.errors import MobileganError
+
+
+def _pair(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    a = torch.rand(2, 3, 40, 36, generator=g) * 2 - 1
+    b = (a + 0.2 * torch.randn(a.shape, generator=g)).clamp(-1, 1)
+    return a, b
+
+
+def test_psnr_matches_skimage() -> None:
+    a, b = _pair()
+    ours = psnr(a, b)
+    for i in range(2):
+        ref = peak_signal_noise_ratio(a[i].numpy(), b[i].numpy(), data_range=2.0)
+        assert float(ours[i]) == pytest.approx(ref, abs=1e-3)
+
+
+def test_ssim_matches_skimage_gaussian() -> None:
+    a, b = _pair(1)
+    ours = ssim(a, b)
+    for i in range(2):
+        ref = structural_similarity(
+            a[i].numpy().astype(np.float64), b[i].numpy().astype(np.float64), channel_axis=0,
+            data_range=2.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        )
+        assert float(ours[i]) == pytest.approx(ref, abs=1e-4)
+    assert float(ssim(a, a)[0]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_ssim_is_differentiable_and_rejects_tiny_images() -> None:
+    a, b = _pair(2)
+    b.requires_grad_(True)
+    ssim(a, b).mean().backward()
+    assert b.grad is not None and b.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
+
+
+def _scipy_fid(x: np.ndarray, y: np.ndarray) -> float:
+    mu1, mu2 = x.mean(0), y.mean(0)
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    covmean = scipy.linalg.sqrtm(s1 @ s2)
+    covmean = np.real(covmean)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fid_matches_scipy_on_synthetic_features(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    d = 16
+    mix = rng.normal(size=(d, d))
+    x = rng.normal(size=(300, d)) @ mix
+    y = rng.normal(loc=0.5, size=(250, d)) @ (mix + 0.3 * rng.normal(size=(d, d)))
+    assert fid_from_features(x, y) == pytest.approx(_scipy_fid(x, y), rel=1e-6)
+    assert fid_from_features(x, x) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_trace_sqrt_of_known_matrices() -> None:
+    s1 = np.diag([4.0, 9.0, 1.0])
+    s2 = np.diag([1.0, 4.0, 16.0])
+    assert trace_sqrt_product(s1, s2) == pytest.approx(2 + 6 + 4)
+
+
+def _kid_reference(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased MMD^2 with k(a, b) = (a.b / d + 1)^3, written out as explicit sums."""
+    d = x.shape[1]
+    k = lambda a, b: (a @ b / d + 1) ** 3  # noqa: E731
+    m, n = len(x), len(y)
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(n)) / (m * n)
+    return xx + yy - 2 * xy
+
+
+def test_kid_matches_explicit_sums() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(20, 5)), rng.normal(loc=0.3, size=(20, 5))
+    res = kid_from_features(x, y, subsets=1, subset_size=20)  # full sets: no sampling
+    assert res.mean == pytest.approx(_kid_reference(x, y), rel=1e-9)
+    same = kid_from_features(x, x.copy(), subsets=5, subset_size=10)
+    assert abs(same.mean) < kid_from_features(x, y + 1.0, subsets=5, subset_size=10).mean
+
+
+def test_fid_needs_two_samples() -> None:
+    with pytest.raises(MobileganError):
+        fid_from_features(np.zeros((1, 4)), np.zeros((3, 4)))
+
+
+def test_inception_weights_are_never_downloaded(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    with pytest.raises(InceptionUnavailable, match="Nothing is downloaded"):
+        find_inception_weights(None)
+    with pytest.raises(MobileganError, match="no such file"):
+        find_inception_weights(tmp_path / "missing.pth")
