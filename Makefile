@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mobilegan-installed
 
-.PHONY: demo test bench venv clean-venv
+.PHONY: demo test bench venv clean-venv web-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/mobilegan demo
 
-test: $(STAMP)
+test: $(STAMP) web-deps
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -26,3 +26,21 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Web app test set-up: Debian's chromium (driven by playwright-core; never `npx playwright install`)
+# and the pinned npm packages of apps/web (package-lock.json). Runs as root on the test machines.
+WEB := apps/web
+CHROMIUM := /usr/bin/chromium
+
+web-deps: $(CHROMIUM) $(WEB)/node_modules/.package-lock.json
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "web-deps: no apt-get: install chromium so that $(CHROMIUM) exists" >&2; exit 1; }
+	apt-cache show chromium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs
+	@command -v npm >/dev/null || { echo "web-deps: npm not found: install Node.js >= 20 with npm" >&2; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
