@@ -1,0 +1,45 @@
+"""Uniform callables over every model format ``translate`` accepts.
+
+A runner maps (1, 3, H, W) in [-1, 1] of any H, W to the same, tiling when needed:
+checkpoints run in eager PyTorch (any size, whole-image InstanceNorm statistics when tiled);
+exported files (.pte, .onnx, .mlpackage) have a fixed input size, so images are processed in
+tiles of exactly that size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mobilegan.errors import MobileganError
+from mobilegan.inference.tiling import TileConfig, translate_tensor
+
+Runner = Callable[[torch.Tensor, TileConfig], torch.Tensor]
+
+
+class EagerRunner:
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model.eval()
+
+    def __call__(self, x: torch.Tensor, tile: TileConfig) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        return translate_tensor(self.model, x.to(device), tile).cpu()
+
+
+def open_runner(model: str | os.PathLike[str], *, device: str = "cpu") -> Runner:
+    """A runner for a checkpoint, ``.pte``, ``.onnx`` or (macOS) ``.mlpackage``."""
+    path = Path(model)
+    if not path.exists():
+        raise MobileganError(f"{path}: no such model file")
+    suffix = path.suffix.lower()
+    if suffix in (".pte", ".onnx", ".mlpackage"):
+        from mobilegan.inference.exported import ExportedRunner
+
+        return ExportedRunner(path)
+    from mobilegan.checkpoints import load_generator
+
+    return EagerRunner(load_generator(path, device))

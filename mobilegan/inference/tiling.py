@@ -1,0 +1,169 @@
+"""Any-size and tiled inference for fully convolutional generators.
+
+Sides that are not a multiple of 4 are reflect-padded and cropped back. Images larger than a
+tile run tile by tile with overlap; overlaps are blended with linear ramps so seams vanish.
+
+InstanceNorm normalises with statistics of whatever it sees, so naive tiles each get their
+own statistics and differ from a whole-image run. :func:`frozen_instance_stats` first runs
+the model once on the whole image (downscaled to at most ``stats_max_side``) and records each
+InstanceNorm layer's per-channel mean and variance; tiles are then normalised with those.
+When the image fits in ``stats_max_side`` the statistics are exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from mobilegan.models.layers import InstanceNormDecomposed
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+MULTIPLE = 4
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    tile: int = 512  # tile side in pixels (multiple of 4)
+    overlap: int = 32  # pixels shared by neighbouring tiles (blended)
+    stats_max_side: int = 1024  # InstanceNorm statistics pass resolution cap
+
+    def __post_init__(self) -> None:
+        if self.tile <= 0 or self.tile % MULTIPLE:
+            raise ValueError(f"tile must be a positive multiple of {MULTIPLE}, got {self.tile}")
+        if not 0 <= self.overlap < self.tile // 2:
+            raise ValueError(f"overlap must be in [0, tile/2), got {self.overlap}")
+        if self.stats_max_side < 64:
+            raise ValueError(f"stats_max_side must be >= 64, got {self.stats_max_side}")
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad (B, C, H, W) on the bottom/right to multiples; returns the original (H, W)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if h > ph and w > pw else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+def _is_instance_norm(m: nn.Module) -> bool:
+    return isinstance(m, InstanceNormDecomposed) or (isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats)
+
+
+def has_instance_norm(model: nn.Module) -> bool:
+    return any(_is_instance_norm(m) for m in model.modules())
+
+
+class _FrozenNorm(nn.Module):
+    def __init__(self, mean: torch.Tensor, var: torch.Tensor, eps: float, affine: nn.Module | None) -> None:
+        super().__init__()
+        self.mean, self.var, self.eps, self.affine = mean, var, eps, affine
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, h, w) with whole-image stats
+        y = (x - self.mean) * torch.rsqrt(self.var + self.eps)
+        if self.affine is not None and getattr(self.affine, "weight", None) is not None:
+            y = y * self.affine.weight.view(1, -1, 1, 1) + self.affine.bias.view(1, -1, 1, 1)
+        return y
+
+
+@contextlib.contextmanager
+def frozen_instance_stats(model: nn.Module, image: torch.Tensor, max_side: int) -> Iterator[None]:
+    """Within the block, every InstanceNorm of ``model`` uses statistics of ``image`` (B=1)."""
+    norms = [(name, m) for name, m in model.named_modules() if _is_instance_norm(m)]
+    if not norms:
+        yield
+        return
+    stats: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def record(name: str):
+        def hook(_m: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            x = args[0]
+            stats[name] = (x.mean(dim=(2, 3), keepdim=True), x.var(dim=(2, 3), keepdim=True, unbiased=False))
+
+        return hook
+
+    small = image
+    long_side = max(image.shape[-2:])
+    if long_side > max_side:
+        scale = max_side / long_side
+        small = F.interpolate(image, scale_factor=scale, mode="bilinear", align_corners=False, antialias=True)
+    small, _ = pad_to_multiple(small)
+    handles = [m.register_forward_pre_hook(record(name)) for name, m in norms]
+    try:
+        with torch.no_grad():
+            model(small)
+    finally:
+        for h in handles:
+            h.remove()
+    originals: dict[str, Callable[..., torch.Tensor]] = {}
+    for name, m in norms:
+        mean, var = stats[name]
+        frozen = _FrozenNorm(mean, var, getattr(m, "eps", 1e-5), m if getattr(m, "affine", False) else None)
+        originals[name] = m.forward
+        m.forward = frozen.forward  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for name, m in norms:
+            m.forward = originals[name]  # type: ignore[method-assign]
+
+
+def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
+    w = torch.ones(n)
+    if overlap > 0:
+        ramp = torch.linspace(0, 1, overlap + 2)[1:-1]
+        if not at_start:
+            w[:overlap] = ramp
+        if not at_end:
+            w[-overlap:] = ramp.flip(0)
+    return w
+
+
+def _starts(length: int, tile: int, overlap: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, length - tile, step)) + [length - tile]
+    return sorted(set(starts))
+
+
+def run_tiled(forward: Forward, x: torch.Tensor, cfg: TileConfig, *, progress: bool = False) -> torch.Tensor:
+    """``forward`` over (1, C, H, W) with H, W multiples of 4, tile by tile, blended."""
+    _, _, h, w = x.shape
+    tile_h, tile_w = min(cfg.tile, h), min(cfg.tile, w)
+    ys, xs = _starts(h, tile_h, cfg.overlap), _starts(w, tile_w, cfg.overlap)
+    if len(ys) == 1 and len(xs) == 1:
+        return forward(x)
+    out = torch.zeros(1, 3, h, w)
+    weight = torch.zeros(1, 1, h, w)
+    bar = tqdm(total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False)
+    for y in ys:
+        wy = _ramp(tile_h, cfg.overlap, y == 0, y + tile_h >= h)
+        for x0 in xs:
+            wx = _ramp(tile_w, cfg.overlap, x0 == 0, x0 + tile_w >= w)
+            tile_out = forward(x[..., y : y + tile_h, x0 : x0 + tile_w]).float().cpu()
+            wt = (wy[:, None] * wx[None, :])[None, None]
+            out[..., y : y + tile_h, x0 : x0 + tile_w] += tile_out * wt
+            weight[..., y : y + tile_h, x0 : x0 + tile_w] += wt
+            bar.update()
+    bar.close()
+    return out / weight.clamp_min(1e-8)
+
+
+@torch.no_grad()
+def translate_tensor(
+    model: nn.Module, x: torch.Tensor, cfg: TileConfig | None = None, *, progress: bool = False
+) -> torch.Tensor:
+    """Eager generator on (1, 3, H, W) in [-1, 1] of any size; tiled when larger than a tile."""
+    padded, (h, w) = pad_to_multiple(x)
+    if cfg is None or max(padded.shape[-2:]) <= cfg.tile:
+        return model(padded)[..., :h, :w]
+    with frozen_instance_stats(model, padded, cfg.stats_max_side):
+        y = run_tiled(model, padded, cfg, progress=progress)
+    return y[..., :h, :w]
