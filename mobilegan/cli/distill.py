@@ -1,0 +1,170 @@
+"""``mobilegan distill --teacher G_AB.pt --data-a DIR``: distill a CycleGAN teacher into a mobile student."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mobilegan.cli.common import image_size, non_negative_int, positive_int, print_json
+
+if TYPE_CHECKING:
+    from mobilegan.distill.config import DistillConfig
+    from mobilegan.distill.run import DistillResult
+
+HELP = "distill a CycleGAN generator (ours, official or PyTorch-GAN checkpoint) into a small mobile student"
+EXAMPLES = """\
+  mobilegan distill --teacher runs/teacher/G_AB.pt --data-a photos/
+  mobilegan distill --teacher latest_net_G_A.pth --data-a horses/ --data-b zebras/ --lambda-gan 1 --steps 20000
+  mobilegan distill --teacher G_AB_200.pth --data-a A/ --target-macs 2.6G --size 256 --out runs/s
+  mobilegan distill --teacher G_AB.pt --data-a A/ --width 0.5 --no-depthwise --norm batch --out runs/w50"""
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0")
+    return value
+
+
+def _count(text: str) -> int:
+    from mobilegan.profile import parse_count
+
+    try:
+        return parse_count(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from mobilegan.models.config import NORMS, PADDINGS, UPSAMPLES
+    from mobilegan.models.presets import DEFAULT_STUDENT
+
+    p = sub.add_parser("distill", help=HELP, description=HELP, epilog=f"examples:\n{EXAMPLES}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    io = p.add_argument_group("teacher and data")
+    io.add_argument("--teacher", required=True, help="teacher generator checkpoint (any supported layout)")
+    io.add_argument("--data-a", required=True, metavar="DIR", help="domain A images (the teacher's inputs)")
+    io.add_argument("--data-b", metavar="DIR", help="domain B images: real images for the adversarial term")
+    io.add_argument("--eval-data", metavar="DIR", help="held-out A images for the final evaluation "
+                    "(default: --holdout images split off --data-a)")
+    io.add_argument("--holdout", type=non_negative_int, default=8, help="images of --data-a held out (default 8)")
+    io.add_argument("--size", type=image_size, default=256, help="crop side (multiple of 4; default 256)")
+    io.add_argument("--workers", type=non_negative_int, default=0, help="data loader processes (default 0)")
+
+    st = p.add_argument_group("student")
+    st.add_argument("--student", help=f"student preset (default {DEFAULT_STUDENT}; see `mobilegan profile --list`)")
+    st.add_argument("--width", type=_positive_float, help="width multiplier of the preset's ngf")
+    st.add_argument("--n-blocks", type=non_negative_int, help="residual blocks")
+    st.add_argument("--depthwise", dest="depthwise", action="store_true", default=None, help="depthwise-separable blocks")
+    st.add_argument("--no-depthwise", dest="depthwise", action="store_false", help="full 3x3 conv blocks")
+    st.add_argument("--norm", choices=NORMS, help="normalisation layer")
+    st.add_argument("--padding", choices=PADDINGS, help="block padding")
+    st.add_argument("--upsample", choices=UPSAMPLES, help="upsampling layer")
+    st.add_argument("--target-macs", type=_count, metavar="N",
+                    help="pick the widest width whose compat MACs at --size fit, e.g. 1.4G")
+    st.add_argument("--no-warm-start", action="store_true",
+                    help="do not initialise from the teacher by channel selection (only possible for non-depthwise students)")
+
+    lo = p.add_argument_group("losses")
+    lo.add_argument("--lambda-recon", type=_non_negative_float, default=10.0, help="output L1 weight (default 10)")
+    lo.add_argument("--ssim", type=_non_negative_float, nargs="?", const=1.0, default=0.0, metavar="W",
+                    help="add W * (1 - SSIM) to the output term (W defaults to 1 when the flag is given)")
+    lo.add_argument("--lambda-feat", type=_non_negative_float, default=1.0, help="feature MSE weight (default 1; 0 = off)")
+    lo.add_argument("--taps", help="feature taps, e.g. 'down2,block4,up1' or 'block4:block5' (default: down2, 2 blocks, up1)")
+    lo.add_argument("--lambda-gan", type=_non_negative_float, default=0.0, help="adversarial weight (default 0 = off)")
+
+    op = p.add_argument_group("optimisation")
+    op.add_argument("--steps", type=positive_int, default=2000, help="iterations (default 2000)")
+    op.add_argument("--batch-size", type=positive_int, default=4, help="images per step and rank (default 4)")
+    op.add_argument("--lr", type=_positive_float, default=2e-3, help="Adam learning rate (default 2e-3; linear decay over the second half)")
+    op.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    op.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    op.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
+
+    out = p.add_argument_group("output")
+    out.add_argument("--out", help="run folder (default: a new runs/distill-<time>/)")
+    out.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    out.add_argument("--save-every", type=non_negative_int, default=500, help="checkpoint every N steps (default 500)")
+    out.add_argument("--sample-every", type=non_negative_int, default=250, help="sample grid every N steps (default 250)")
+    out.add_argument("--log-every", type=positive_int, default=10, help="metrics record every N steps (default 10)")
+    out.add_argument("--fid-real", metavar="DIR", help="real domain-B images for FID/KID of the final evaluation")
+    out.add_argument("--inception-weights", metavar="PATH", help="torchvision Inception-v3 weights for FID/KID (never downloaded)")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
+    out.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mobilegan.distill.config import DistillConfig
+    from mobilegan.distill.evaluate import format_report
+    from mobilegan.distill.losses import LossWeights
+    from mobilegan.distill.run import distill
+    from mobilegan.errors import ConfigError
+
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out (the run folder to continue)")
+    overrides = {"width": args.width, "n_blocks": args.n_blocks, "depthwise": args.depthwise, "norm": args.norm,
+                 "padding": args.padding, "upsample": args.upsample}
+    cfg = DistillConfig(
+        teacher=Path(args.teacher), data_a=Path(args.data_a), data_b=Path(args.data_b) if args.data_b else None,
+        eval_data=Path(args.eval_data) if args.eval_data else None,
+        out_dir=Path(args.out) if args.out else None,
+        student=args.student, student_overrides={k: v for k, v in overrides.items() if v is not None},
+        target_macs=args.target_macs, size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+        weights=LossWeights(recon=args.lambda_recon, feat=args.lambda_feat, gan=args.lambda_gan, ssim=args.ssim),
+        taps=args.taps, warm_start=not args.no_warm_start, seed=args.seed, device=args.device, amp=args.amp,
+        resume=args.resume, workers=args.workers, holdout=args.holdout, save_every=args.save_every,
+        sample_every=args.sample_every, log_every=args.log_every,
+        inception_weights=Path(args.inception_weights) if args.inception_weights else None,
+        fid_real=Path(args.fid_real) if args.fid_real else None, progress=not args.no_progress,
+    )
+    _check_inputs(cfg)
+    result = distill(cfg)
+    if args.json:
+        print_json(_as_json(result))
+        return 130 if result.interrupted else 0
+    t = result.teacher_config
+    print(f"teacher: {cfg.teacher} ({result.teacher_layout} layout): ngf {t['ngf']}, {t['n_blocks']} blocks, "
+          f"norm {t['norm']}, padding {t['padding']}, upsample {t['upsample']}")
+    print(result.student.describe())
+    print(result.warm_start.reason)
+    print("feature taps: " + (", ".join(f"{s}->{te}" for s, te in result.taps) or "none"))
+    print(f"steps {result.start_step}..{result.end_step} in {result.seconds:.1f} s ({result.images_per_s:.1f} images/s)")
+    if result.interrupted:
+        print(f"interrupted: state saved in {result.out_dir}; continue with --resume --out {result.out_dir}")
+    if result.eval is not None:
+        print(format_report(result.eval))
+    print(f"student: {result.student_path}")
+    return 130 if result.interrupted else 0
+
+
+def _check_inputs(cfg: DistillConfig) -> None:
+    """Fail before creating any run folder when an input path is wrong."""
+    from mobilegan.errors import MobileganError
+
+    for flag, path in (("--teacher", cfg.teacher), ("--data-a", cfg.data_a), ("--data-b", cfg.data_b),
+                       ("--eval-data", cfg.eval_data), ("--fid-real", cfg.fid_real)):
+        if path is not None and not Path(path).exists():
+            raise MobileganError(f"{flag} {path}: no such file or folder")
+
+
+def _as_json(r: DistillResult) -> dict[str, Any]:
+    return {
+        "out_dir": str(r.out_dir), "student": str(r.student_path), "teacher_layout": r.teacher_layout,
+        "teacher_config": r.teacher_config, "student_config": r.student.config.to_dict(),
+        "student_profile": r.student.profile.to_dict(), "warm_start": r.warm_start.applied,
+        "taps": r.taps, "steps": [r.start_step, r.end_step], "interrupted": r.interrupted,
+        "seconds": r.seconds, "images_per_s": r.images_per_s, "last_metrics": r.last_metrics,
+        "eval": r.eval.to_dict() if r.eval else None,
+    }

@@ -1,0 +1,67 @@
+"""The settings of one distillation run, as one frozen dataclass (stored in ``student.pt`` meta)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mobilegan.distill.losses import LossWeights
+from mobilegan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    teacher: Path
+    data_a: Path
+    out_dir: Path | None = None  # None: a new runs/distill-<time>/ folder
+    data_b: Path | None = None
+    eval_data: Path | None = None  # held-out images; default: a split of data_a
+    student: str | None = None  # registry preset; None: DEFAULT_STUDENT
+    student_overrides: dict[str, Any] = field(default_factory=dict)  # width, depthwise, norm, ...
+    target_macs: int | None = None  # compat MACs at `size`
+    size: int = 256
+    steps: int = 2000
+    batch_size: int = 4
+    lr: float = 2e-3
+    weights: LossWeights = LossWeights()
+    taps: str | None = None  # None: default taps (down2, two blocks, up1)
+    warm_start: bool = True  # applied only when the student family allows it
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False
+    resume: bool = False
+    workers: int = 0
+    holdout: int = 8  # images of data_a kept out of training when eval_data is None
+    save_every: int = 500
+    sample_every: int = 250
+    log_every: int = 10
+    inception_weights: Path | None = None
+    fid_real: Path | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.size <= 0 or self.size % 4:
+            raise ConfigError(f"--size must be a positive multiple of 4 (got {self.size})")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ConfigError("--steps and --batch-size must be >= 1")
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be > 0 (got {self.lr})")
+        if self.weights.ssim > 0 and self.size < 11:
+            raise ConfigError("--ssim needs --size >= 11")
+        if self.holdout < 0:
+            raise ConfigError("--holdout must be >= 0")
+
+    def to_meta(self) -> dict[str, Any]:
+        """Plain-data description for checkpoint metadata and JSON (paths as absolute strings)."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            out[key] = str(Path(value).resolve()) if isinstance(value, Path) else value
+        return out
+
+    def run_identity(self) -> dict[str, Any]:
+        """The settings a ``--resume`` must agree with (steps and logging may change)."""
+        meta = self.to_meta()
+        keep = ("teacher", "data_a", "data_b", "student", "student_overrides", "target_macs", "size",
+                "batch_size", "lr", "weights", "taps", "seed")
+        return {k: meta[k] for k in keep}

@@ -1,0 +1,182 @@
+"""Student-vs-teacher evaluation: PSNR, SSIM, MACs/params and their ratio, optional FID/KID, a grid.
+
+Used by ``mobilegan eval`` and at the end of ``mobilegan distill``. FID/KID compare generated
+images with a folder of real target-domain images through Inception-v3 features, only when
+the Inception weights are already on this machine (see :mod:`mobilegan.distill.inception`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from mobilegan.distill.fid import fid_from_features, kid_from_features
+from mobilegan.distill.inception import FeatureFn, InceptionUnavailable, find_inception_weights, load_inception_features
+from mobilegan.distill.metrics import psnr, ssim
+from mobilegan.profile import profile_model
+from mobilegan.utils.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+GRID_ROWS = 8
+EVAL_JSON = "eval.json"
+EVAL_GRID = "eval_grid.png"
+
+
+@dataclass
+class EvalReport:
+    images: int
+    size: int
+    psnr_db: float  # mean over images, student vs teacher
+    psnr_db_min: float
+    ssim: float
+    teacher: dict[str, int]  # params, macs, macs_compat at size
+    student: dict[str, int]
+    ratios: dict[str, float]  # teacher / student
+    fid: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "images": self.images, "size": self.size, "psnr_db": self.psnr_db, "psnr_db_min": self.psnr_db_min,
+            "ssim": self.ssim, "teacher": self.teacher, "student": self.student, "ratios": self.ratios,
+            "fid": self.fid, **self.extra,
+        }
+
+
+@torch.no_grad()
+def generate(model: nn.Module, images: torch.Tensor, *, batch_size: int = 8, device: torch.device | str = "cpu",
+             desc: str = "generate") -> torch.Tensor:
+    """Eval-mode outputs for (N, 3, H, W) images, computed in batches, returned on the CPU."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    try:
+        for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", leave=False,
+                      disable=len(images) <= batch_size):
+            outs.append(model(images[i : i + batch_size].to(device)).float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(outs)
+
+
+def _counts(model: nn.Module, size: int) -> dict[str, int]:
+    prof = profile_model(model, size)
+    return {"params": prof.params, "macs": prof.macs, "macs_compat": prof.macs_compat}
+
+
+def fid_kid(real: torch.Tensor, generated: dict[str, torch.Tensor], features: FeatureFn, *,
+            batch_size: int = 16) -> dict[str, Any]:
+    """FID and KID of each generated set against ``real`` (all (N, 3, H, W) in [-1, 1])."""
+
+    def feats(x: torch.Tensor, name: str) -> np.ndarray:
+        chunks = [features(x[i : i + batch_size]).cpu().double().numpy()
+                  for i in tqdm(range(0, len(x), batch_size), desc=f"inception {name}", unit="batch", leave=False)]
+        return np.concatenate(chunks)
+
+    real_f = feats(real, "real")
+    out: dict[str, Any] = {"real_images": int(len(real))}
+    for name, images in generated.items():
+        gen_f = feats(images, name)
+        kid = kid_from_features(real_f, gen_f, subsets=50, subset_size=1000)
+        out[name] = {"fid": fid_from_features(real_f, gen_f), "kid": kid.mean, "kid_std": kid.std}
+    if min(len(real), *(len(v) for v in generated.values())) < 2048:
+        out["note"] = "fewer than 2048 images per side: FID is biased upwards; compare runs at equal counts only"
+    return out
+
+
+def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, *, size: int,
+                  device: torch.device | str = "cpu", fid_real: torch.Tensor | None = None,
+                  inception_weights: str | os.PathLike[str] | None = None,
+                  ) -> tuple[EvalReport, torch.Tensor, torch.Tensor]:
+    """Score ``student`` against ``teacher`` on ``images``; returns (report, teacher out, student out)."""
+    t_out = generate(teacher, images, device=device, desc="teacher")
+    s_out = generate(student, images, device=device, desc="student")
+    p = psnr(s_out, t_out)
+    s = ssim(s_out, t_out) if min(images.shape[-2:]) >= 11 else torch.full((len(images),), float("nan"))
+    t_counts, s_counts = _counts(teacher, size), _counts(student, size)
+    ratios = {k: t_counts[k] / max(1, s_counts[k]) for k in t_counts}
+    fid: dict[str, Any] = {}
+    if fid_real is not None:
+        try:
+            features = load_inception_features(find_inception_weights(inception_weights), device)
+        except InceptionUnavailable as exc:
+            log.warning("%s", exc)
+            fid = {"skipped": str(exc)}
+        else:
+            fid = fid_kid(fid_real, {"student": s_out, "teacher": t_out}, features)
+    report = EvalReport(
+        images=len(images), size=size, psnr_db=float(p.mean()), psnr_db_min=float(p.min()),
+        ssim=float(s.mean()), teacher=t_counts, student=s_counts, ratios=ratios, fid=fid,
+    )
+    return report, t_out, s_out
+
+
+def write_eval(report: EvalReport, images: torch.Tensor, t_out: torch.Tensor, s_out: torch.Tensor,
+               out_dir: Path) -> tuple[Path, Path]:
+    """``eval.json`` and ``eval_grid.png`` (rows: input | teacher | student), both atomic."""
+    from mobilegan.train.samples import save_image_grid
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n = min(GRID_ROWS, len(images))
+    grid = save_image_grid([[images[i], t_out[i], s_out[i]] for i in range(n)], out_dir / EVAL_GRID)
+    data = {**report.to_dict(), "grid": str(grid)}
+    path = atomic_write_text(out_dir / EVAL_JSON, json.dumps(data, indent=2) + "\n")
+    return path, grid
+
+
+def format_report(report: EvalReport) -> str:
+    lines = [
+        f"student vs teacher on {report.images} images at {report.size} px: "
+        f"PSNR {report.psnr_db:.2f} dB (min {report.psnr_db_min:.2f}), SSIM {report.ssim:.4f}",
+        f"  teacher {report.teacher['params']:,} params, {report.teacher['macs_compat'] / 1e9:.3f} G compat MACs "
+        f"({report.teacher['macs'] / 1e9:.3f} G real)",
+        f"  student {report.student['params']:,} params, {report.student['macs_compat'] / 1e9:.3f} G compat MACs "
+        f"({report.student['macs'] / 1e9:.3f} G real)",
+        f"  teacher/student: params x{report.ratios['params']:.1f}, compat MACs x{report.ratios['macs_compat']:.1f}, "
+        f"real MACs x{report.ratios['macs']:.1f}",
+    ]
+    if "skipped" in report.fid:
+        lines.append(f"  {report.fid['skipped']}")
+    elif report.fid:
+        for name in ("student", "teacher"):
+            r = report.fid[name]
+            lines.append(f"  {name}: FID {r['fid']:.2f}, KID {r['kid']:.4f} +- {r['kid_std']:.4f} "
+                         f"vs {report.fid['real_images']} real images")
+    return "\n".join(lines)
+
+
+def load_folder(folder: Path, size: int, *, limit: int | None = None, name: str = "eval") -> torch.Tensor:
+    """Images of ``folder`` resized to ``size`` x ``size`` (file order), unreadable ones skipped."""
+    from mobilegan.data import AugmentConfig, ImageDataset
+
+    ds = ImageDataset.from_folder(folder, AugmentConfig(size=size), name=name, shuffle=False)
+    n = len(ds) if limit is None else min(limit, len(ds))
+    return torch.stack([ds.view(i) for i in tqdm(range(n), desc=f"loading {name}", unit="img", leave=False,
+                                                  disable=n < 50)])
+
+
+def evaluate_checkpoints(*, teacher: Path, student: Path, data: Path, size: int, out_dir: Path,
+                         limit: int | None = None, device: str = "cpu", fid_real: Path | None = None,
+                         inception_weights: Path | None = None) -> tuple[EvalReport, list[Path]]:
+    """``mobilegan eval``: load both generators (any supported layout), score, write JSON + grid."""
+    from mobilegan.checkpoints import load_generator_checkpoint
+
+    t = load_generator_checkpoint(teacher, device)
+    s = load_generator_checkpoint(student, device)
+    images = load_folder(data, size, limit=limit)
+    real = load_folder(fid_real, size, name="fid_real") if fid_real is not None else None
+    report, t_out, s_out = evaluate_pair(t.model, s.model, images, size=size, device=device, fid_real=real,
+                                         inception_weights=inception_weights)
+    report.extra.update(teacher_path=str(teacher), student_path=str(student), data=str(data),
+                        teacher_layout=t.layout, student_layout=s.layout)
+    return report, list(write_eval(report, images, t_out, s_out, out_dir))

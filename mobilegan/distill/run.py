@@ -1,0 +1,177 @@
+"""``distill(config)``: the whole ``mobilegan distill`` pipeline as one library call.
+
+teacher (any supported checkpoint) -> student choice (preset / overrides / MAC budget) ->
+warm start -> shared training loop with :class:`DistillTask` -> ``student.pt`` ->
+evaluation on held-out images (``eval.json`` + grid) -> ``runs/latest.json`` record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mobilegan.checkpoints import LoadedGenerator, load_generator_checkpoint
+from mobilegan.distill.config import DistillConfig
+from mobilegan.distill.data import DistillData, held_out_images, prepare_data
+from mobilegan.distill.evaluate import EvalReport, evaluate_pair, write_eval
+from mobilegan.distill.student import StudentChoice, choose_student
+from mobilegan.distill.task import STUDENT_FILE, DistillTask
+from mobilegan.distill.taps import FeatureAdapters, default_taps, parse_taps
+from mobilegan.distill.warm_start import WarmStartReport, warm_start_from_teacher
+from mobilegan.errors import ConfigError
+from mobilegan.models.generator import ResnetGenerator
+from mobilegan.models.registry import build_model, create_model
+from mobilegan.runs import new_run_dir, record_latest_student
+from mobilegan.train import (
+    STATE_FILE,
+    LoopConfig,
+    load_training_state,
+    run_loop,
+    seed_everything,
+    setup_distributed,
+    teardown_distributed,
+)
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 4
+DISCRIMINATOR = "patchgan_70"
+
+
+@dataclass
+class DistillResult:
+    out_dir: Path
+    student_path: Path
+    teacher_layout: str
+    teacher_config: dict[str, Any]
+    student: StudentChoice
+    warm_start: WarmStartReport
+    taps: list[tuple[str, str]]
+    start_step: int
+    end_step: int
+    interrupted: bool
+    seconds: float
+    images_per_s: float
+    last_metrics: dict[str, float]
+    eval: EvalReport | None = None
+    eval_paths: list[Path] = field(default_factory=list)
+
+
+def _load_teacher(path: Path) -> LoadedGenerator:
+    loaded = load_generator_checkpoint(path)
+    if not isinstance(loaded.model, ResnetGenerator):  # pragma: no cover - the loader only builds these
+        raise ConfigError(f"{path}: teacher is not a ResNet generator")
+    log.info("teacher %s: %s layout, config %s", path, loaded.layout, loaded.config.to_dict())
+    return loaded
+
+
+def _resume_state(cfg: DistillConfig) -> dict[str, Any] | None:
+    assert cfg.out_dir is not None
+    state_path = cfg.out_dir / STATE_FILE
+    if not cfg.resume:
+        if state_path.exists():
+            raise ConfigError(f"{cfg.out_dir} already holds a distillation run ({STATE_FILE}); "
+                              "pass --resume to continue it or choose another --out")
+        return None
+    if not state_path.exists():
+        raise ConfigError(f"--resume: no {STATE_FILE} in {cfg.out_dir}")
+    state, saved = load_training_state(state_path)
+    wanted = cfg.run_identity()
+    diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
+    if diff:
+        raise ConfigError(f"--resume: settings differ from the saved run ({', '.join(diff)}); "
+                          "use the original arguments or a new --out")
+    log.info("resuming from step %d of %d", state["step"], cfg.steps)
+    return state
+
+
+def _fid_real(cfg: DistillConfig) -> torch.Tensor | None:
+    if cfg.fid_real is None:
+        return None
+    from mobilegan.data import AugmentConfig, ImageDataset
+
+    real = ImageDataset.from_folder(cfg.fid_real, AugmentConfig(size=cfg.size), name="fid_real", shuffle=False)
+    return held_out_images(real)
+
+
+def distill(cfg: DistillConfig) -> DistillResult:
+    """Distill ``cfg.teacher`` into a student; see :class:`DistillConfig` for every setting."""
+    if cfg.resume and cfg.out_dir is None:
+        raise ConfigError("--resume needs --out (the run folder to continue)")
+    ctx = setup_distributed(cfg.device)
+    try:
+        seed_everything(cfg.seed)
+        teacher = _load_teacher(cfg.teacher)
+        choice = choose_student(name=cfg.student, overrides=cfg.student_overrides, target_macs=cfg.target_macs,
+                                size=cfg.size)
+        log.info("%s", choice.describe())
+        student = build_model(choice.config)
+        assert isinstance(student, ResnetGenerator)
+        warm = (warm_start_from_teacher(student, teacher.model) if cfg.warm_start
+                else WarmStartReport(False, "warm start off"))
+        if cfg.weights.feat == 0:
+            taps = []
+        elif cfg.taps is None:
+            taps = default_taps(student, teacher.model)
+        else:
+            taps = parse_taps(cfg.taps, student, teacher.model)
+        log.info("feature taps (student -> teacher): %s",
+                 ", ".join(f"{t.student}->{t.teacher}" for t in taps) or "none")
+        disc = create_model(DISCRIMINATOR) if cfg.weights.gan > 0 else None
+        data: DistillData = prepare_data(data_a=cfg.data_a, data_b=cfg.data_b, eval_data=cfg.eval_data,
+                                         size=cfg.size, holdout=cfg.holdout, seed=cfg.seed, use_b=disc is not None)
+        if cfg.data_b is not None and disc is None:
+            log.info("--data-b is only used by the adversarial term (--lambda-gan > 0); ignoring it")
+        log.info("data: %d training images; held out: %s", data.n_train, data.held_out_source)
+        if cfg.out_dir is None:
+            cfg = replace(cfg, out_dir=new_run_dir("distill"))
+        assert cfg.out_dir is not None
+        cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        resume_state = _resume_state(cfg)
+        meta = {
+            "distill": cfg.to_meta(),
+            "data_a": str(cfg.data_a.resolve()),
+            "data_b": str(cfg.data_b.resolve()) if cfg.data_b else None,
+            "teacher": str(cfg.teacher.resolve()),
+            "teacher_layout": teacher.layout,
+            "teacher_config": teacher.config.to_dict(),
+            "student_preset": choice.name,
+            "warm_start": warm.applied,
+            "taps": [[t.student, t.teacher] for t in taps],
+        }
+        task = DistillTask(teacher=teacher.model, student=student, adapters=FeatureAdapters(taps, student, teacher.model),
+                           discriminator=disc, dataset=data.train,
+                           sample_images=held_out_images(data.held_out, SAMPLE_ROWS), weights=cfg.weights, lr=cfg.lr,
+                           total_steps=cfg.steps, batch_size=cfg.batch_size, ctx=ctx, amp=cfg.amp,
+                           workers=cfg.workers, student_meta=meta)
+        loop_cfg = LoopConfig(total_steps=cfg.steps, out_dir=cfg.out_dir, save_every=cfg.save_every,
+                              sample_every=cfg.sample_every, log_every=cfg.log_every, run_config=cfg.run_identity(),
+                              state_meta={"command": "distill"}, desc="distill", progress=cfg.progress)
+        loop = run_loop(task, loop_cfg, ctx, resume_state=resume_state)
+        student_path = cfg.out_dir / STUDENT_FILE
+        done = loop.end_step - loop.start_step
+        result = DistillResult(
+            out_dir=cfg.out_dir, student_path=student_path, teacher_layout=teacher.layout,
+            teacher_config=teacher.config.to_dict(), student=choice, warm_start=warm,
+            taps=[(t.student, t.teacher) for t in taps], start_step=loop.start_step, end_step=loop.end_step,
+            interrupted=loop.interrupted, seconds=loop.seconds,
+            images_per_s=done * cfg.batch_size * ctx.world_size / loop.seconds if loop.seconds > 0 else 0.0,
+            last_metrics=loop.last_metrics,
+        )
+        if ctx.is_main:
+            if not loop.interrupted:
+                images = held_out_images(data.held_out)
+                report, t_out, s_out = evaluate_pair(teacher.model, task.student, images, size=cfg.size,
+                                                     device=ctx.device, fid_real=_fid_real(cfg),
+                                                     inception_weights=cfg.inception_weights)
+                report.extra["held_out"] = data.held_out_source
+                result.eval = report
+                result.eval_paths = list(write_eval(report, images, t_out, s_out, cfg.out_dir))
+            record_latest_student(student_path)
+        return result
+    finally:
+        teardown_distributed(ctx)
