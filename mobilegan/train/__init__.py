@@ -1,5 +1,7 @@
 """CycleGAN teacher training and the training machinery distillation reuses.
 
+``train_cyclegan(TrainConfig(...))`` is ``mobilegan train`` (see :mod:`.runner`, :mod:`.cyclegan`).
+
 Reusable pieces (no CycleGAN in them):
 
 - :mod:`.loop`: ``run_loop(task, LoopConfig, DistContext, resume_state=...)`` drives any
@@ -17,6 +19,8 @@ Reusable pieces (no CycleGAN in them):
 - :mod:`.samples`: ``save_image_grid``; :mod:`.init`: ``init_weights`` (N(0, 0.02)).
 """
 
+from mobilegan.train.config import TrainConfig
+from mobilegan.train.cyclegan import CycleGANTask
 from mobilegan.train.distributed import (
     DistContext,
     autocast,
@@ -31,6 +35,7 @@ from mobilegan.train.init import init_weights
 from mobilegan.train.loop import LoopConfig, LoopResult, TrainTask, run_loop
 from mobilegan.train.metrics import METRICS_FILE, MetricsLog, read_metrics
 from mobilegan.train.pool import ImagePool
+from mobilegan.train.runner import TrainResult, train_cyclegan
 from mobilegan.train.reproducibility import capture_rng_state, restore_rng_state, seed_everything
 from mobilegan.train.samples import image_grid, save_image_grid
 from mobilegan.train.schedule import linear_decay_factor, linear_decay_scheduler, split_steps
@@ -38,6 +43,10 @@ from mobilegan.train.signals import StopRequest
 from mobilegan.train.state import STATE_FILE, load_training_state, save_training_state
 
 __all__ = [
+    "CycleGANTask",
+    "TrainConfig",
+    "TrainResult",
+    "train_cyclegan",
     "METRICS_FILE",
     "STATE_FILE",
     "DistContext",
