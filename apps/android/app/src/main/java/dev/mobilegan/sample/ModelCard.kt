@@ -1,0 +1,137 @@
+package dev.mobilegan.sample
+
+import org.json.JSONArray
+import org.json.JSONObject
+
+/**
+ * The parts of model.json (docs/model-json.md, schema_version 1) the app uses. Everything
+ * about the model comes from here: nothing about sizes, ranges or files is hard-coded.
+ */
+data class TensorSpec(
+    val name: String,
+    val shape: LongArray,
+    val layout: String,
+    val dtype: String,
+    val rangeLo: Float,
+    val rangeHi: Float,
+) {
+    val height: Int
+        get() = shape[2].toInt()
+
+    val width: Int
+        get() = shape[3].toInt()
+
+    val numel: Int
+        get() = shape.fold(1L) { acc, v -> acc * v }.toInt()
+}
+
+data class Artifact(
+    val target: String,
+    val file: String,
+    val precision: String,
+    val input: TensorSpec,
+    val output: TensorSpec,
+)
+
+data class SelfTestSpec(
+    val shape: LongArray,
+    val rangeLo: Float,
+    val rangeHi: Float,
+    val inputs: List<String>,
+    val expected: List<String>,
+    val minPsnrDb: Map<String, Double>,
+)
+
+data class ModelCard(
+    val name: String,
+    val size: List<Int>,
+    val artifacts: List<Artifact>,
+    val selftest: SelfTestSpec?,
+) {
+    /** ExecuTorch programs the app can run, fp32 first. */
+    val executorchArtifacts: List<Artifact>
+        get() = artifacts
+            .filter { it.target == TARGET && it.file.endsWith(".pte") }
+            .sortedBy { PRECISION_ORDER.indexOf(it.precision).let { i -> if (i < 0) PRECISION_ORDER.size else i } }
+
+    companion object {
+        const val SCHEMA_VERSION = 1
+        const val TARGET = "executorch"
+        private val PRECISION_ORDER = listOf("fp32", "int8", "fp16")
+
+        fun parse(text: String): ModelCard {
+            val root = JSONObject(text)
+            val version = root.optInt("schema_version", -1)
+            require(version == SCHEMA_VERSION) {
+                "model.json schema_version $version is not $SCHEMA_VERSION: update the app or re-export"
+            }
+            val artifacts = root.getJSONArray("artifacts").objects().map(::parseArtifact)
+            val card = ModelCard(
+                name = root.getString("name"),
+                size = root.getJSONArray("size").ints(),
+                artifacts = artifacts,
+                selftest = root.optJSONObject("selftest")?.let(::parseSelfTest),
+            )
+            require(card.executorchArtifacts.isNotEmpty()) {
+                "model.json lists no ExecuTorch .pte: export with --target executorch --app android"
+            }
+            return card
+        }
+
+        private fun parseArtifact(json: JSONObject): Artifact = Artifact(
+            target = json.getString("target"),
+            file = json.getString("file"),
+            precision = json.optString("precision", "fp32"),
+            input = parseTensor(json.optJSONObject("input")),
+            output = parseTensor(json.optJSONObject("output")),
+        )
+
+        private fun parseTensor(json: JSONObject?): TensorSpec {
+            if (json == null) {
+                return TensorSpec("", longArrayOf(), "", "", 0f, 1f)
+            }
+            val range = json.getJSONArray("range")
+            return TensorSpec(
+                name = json.getString("name"),
+                shape = json.getJSONArray("shape").longs(),
+                layout = json.getString("layout"),
+                dtype = json.getString("dtype"),
+                rangeLo = range.getDouble(0).toFloat(),
+                rangeHi = range.getDouble(1).toFloat(),
+            )
+        }
+
+        private fun parseSelfTest(json: JSONObject): SelfTestSpec {
+            val range = json.getJSONArray("range")
+            val thresholds = json.getJSONObject("min_psnr_db")
+            return SelfTestSpec(
+                shape = json.getJSONArray("shape").longs(),
+                rangeLo = range.getDouble(0).toFloat(),
+                rangeHi = range.getDouble(1).toFloat(),
+                inputs = json.getJSONArray("inputs").strings(),
+                expected = json.getJSONArray("expected").strings(),
+                minPsnrDb = thresholds.keys().asSequence().associateWith { thresholds.getDouble(it) },
+            )
+        }
+
+        private fun JSONArray.objects(): List<JSONObject> = (0 until length()).map { getJSONObject(it) }
+
+        private fun JSONArray.ints(): List<Int> = (0 until length()).map { getInt(it) }
+
+        private fun JSONArray.longs(): LongArray = LongArray(length()) { getLong(it) }
+
+        private fun JSONArray.strings(): List<String> = (0 until length()).map { getString(it) }
+    }
+}
+
+/** Validates that an artifact is something this app's pixel path can feed. */
+fun Artifact.checkRunnable() {
+    for ((what, spec) in listOf("input" to input, "output" to output)) {
+        require(spec.layout == "NCHW" && spec.dtype == "float32" && spec.shape.size == 4) {
+            "$file: $what must be float32 NCHW, model.json says ${spec.dtype} ${spec.layout}"
+        }
+        require(spec.shape[1] == 3L) {
+            "$file: $what must have 3 channels (RGB)"
+        }
+    }
+}
