@@ -137,12 +137,16 @@ def _files_to_copy(card: dict[str, Any], export_dir: Path, target: AppTarget) ->
 
 
 def _bundled_programs(card: dict[str, Any], export_dir: Path) -> list[str]:
-    """``.bpte`` files: listed in model.json (any target) or lying in the export folder."""
-    listed = [
-        _safe_relative(a.get("file"), export_dir)
-        for a in card["artifacts"]
-        if isinstance(a, dict) and str(a.get("file", "")).endswith(".bpte")
-    ]
+    """``.bpte`` files: an artifact's ``bundled`` entry, an artifact file, or lying in the export folder."""
+    listed: list[str] = []
+    for artifact in card["artifacts"]:
+        if not isinstance(artifact, dict):
+            continue
+        bundled = artifact.get("bundled")
+        if isinstance(bundled, dict):
+            listed.append(_safe_relative(bundled.get("file"), export_dir))
+        if str(artifact.get("file", "")).endswith(".bpte"):
+            listed.append(_safe_relative(artifact.get("file"), export_dir))
     for rel in listed:
         if not (export_dir / rel).is_file():
             raise MobileganError(f"{export_dir / rel} is listed in model.json but missing")
