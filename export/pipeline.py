@@ -1,0 +1,160 @@
+"""``export_model``: the public function behind ``mobilegan export``.
+
+    checkpoint -> eager generator + images -> every target exports into a staging folder and
+    proves parity there -> files move into the output folder -> model.json -> (app install)
+
+Nothing in the output folder changes until every target has written and verified its files:
+a failed export (bad parity, an error, Ctrl-C) leaves the previous files as they were.
+Each file then moves in with an atomic rename and ``model.json`` is written last.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mobilegan.checkpoints import load_generator_checkpoint
+from mobilegan.errors import MobileganError
+from mobilegan.export.images import select_images
+from mobilegan.export.model_card import MODEL_CARD, ModelCard, ModelCardError, merge_artifacts, read_card, write_card
+from mobilegan.export.parity import ParityError, eager_outputs
+from mobilegan.export.selftest import SELFTEST_DIR, write_selftest
+from mobilegan.export.targets import ExportJob, resolve_targets
+from mobilegan.export.wrap import wrap_for_export
+from mobilegan.models.registry import get_config, list_models
+from mobilegan.profile import profile_model
+from mobilegan.runs import latest_student
+from mobilegan.utils.atomic import atomic_path
+from mobilegan.utils.hashing import sha256_file
+
+log = logging.getLogger(__name__)
+
+QUANTIZE_CHOICES = ("int8",)
+
+
+def resolve_checkpoint(checkpoint: str | os.PathLike[str] | None) -> Path:
+    """The given checkpoint, or the student recorded by the last ``mobilegan distill`` here."""
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.is_file():
+            raise MobileganError(f"{path}: no such checkpoint file")
+        return path
+    latest = latest_student()
+    if latest is None:
+        raise MobileganError("no CHECKPOINT given and no student recorded in runs/latest.json "
+                             "(run `mobilegan distill` here first, or pass a checkpoint path)")
+    log.info("no checkpoint given: using the latest distilled student %s", latest)
+    return latest
+
+
+def model_name(config: Any, path: Path) -> str:
+    """The registry preset whose config this is, else the checkpoint's file stem."""
+    for name in list_models("generator"):
+        if get_config(name) == config:
+            return name
+    return path.stem
+
+
+def _check_args(size: int, quantize: str | None) -> None:
+    if size <= 0 or size % 4:
+        raise MobileganError(f"size must be a positive multiple of 4, got {size}")
+    if quantize is not None and quantize not in QUANTIZE_CHOICES:
+        raise MobileganError(f"unknown --quantize {quantize!r}; choose: {', '.join(QUANTIZE_CHOICES)}")
+
+
+def _previous_card(out_dir: Path) -> ModelCard | None:
+    if not (out_dir / MODEL_CARD).exists():
+        return None
+    try:
+        return read_card(out_dir)
+    except ModelCardError as exc:
+        log.warning("ignoring the previous %s: %s", MODEL_CARD, exc)
+        return None
+
+
+def _staged_files(staging: Path) -> list[Path]:
+    return sorted(p for p in staging.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def _commit(staging: Path, out_dir: Path) -> None:
+    """Move every staged file to the same relative path in ``out_dir``, each atomically."""
+    for src in _staged_files(staging):
+        rel = src.relative_to(staging)
+        with atomic_path(out_dir / rel) as tmp:
+            os.replace(src, tmp)
+
+
+def export_model(
+    checkpoint: str | os.PathLike[str] | None,
+    *,
+    targets: Sequence[str],
+    out_dir: str | os.PathLike[str],
+    size: int = 256,
+    quantize: str | None = None,
+    calib_data: str | os.PathLike[str] | None = None,
+    bundled: bool = False,
+    verify: bool = True,
+    dynamic_size: bool = False,
+    app: str | None = None,
+) -> ModelCard:
+    """Export a generator checkpoint to every target in ``targets`` and write ``model.json``."""
+    _check_args(size, quantize)
+    chosen = resolve_targets(targets)
+    path = resolve_checkpoint(checkpoint)
+    loaded = load_generator_checkpoint(path)
+    generator = loaded.model.eval()
+    hw = (size, size)
+    images = select_images(calib_data=Path(calib_data) if calib_data is not None else None, meta=loaded.meta, size=hw)
+    reference = wrap_for_export(generator)
+    expected = eager_outputs(reference, images.test)
+    name = model_name(loaded.config, path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = _previous_card(out)
+
+    staging = Path(tempfile.mkdtemp(prefix=".export-", suffix=".tmp", dir=out))
+    try:
+        job = ExportJob(name=name, generator=generator, reference=reference, size=hw, staging=staging,
+                        calib=images.calib, test_inputs=images.test, expected=expected, quantize=quantize,
+                        bundled=bundled, verify=verify, dynamic_size=dynamic_size)
+        artifacts: list[dict[str, Any]] = []
+        for target in chosen:
+            log.info("exporting %s -> %s", name, target.name)
+            try:
+                artifacts.extend(target.export(job))
+            except ParityError as exc:
+                raise ParityError(f"{exc}; the files in {out} were left as they were") from None
+        selftest = write_selftest(staging, images.test, expected)
+        prof = profile_model(generator, size)
+        card = ModelCard(
+            name=name, source={"checkpoint": str(path), "sha256": sha256_file(path), "layout": loaded.layout,
+                               "images": images.source},
+            config=loaded.config.to_dict(), params=prof.params, macs=prof.macs, macs_compat=prof.macs_compat,
+            size=hw, artifacts=tuple(artifacts), selftest=selftest,
+        )
+        card = merge_artifacts(previous, card)
+        _commit(staging, out)
+        write_card(out, card)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("wrote %s (%d artifact(s)) to %s", MODEL_CARD, len(card.artifacts), out)
+    if app is not None:
+        install_app(out, app)
+    return card
+
+
+def install_app(out_dir: Path, app: str) -> list[Path]:
+    """Copy the export into a sample app (the apps engineer's ``app_install``)."""
+    try:
+        from mobilegan.export.app_install import install_to_app
+    except ImportError as exc:
+        raise MobileganError(f"--app needs mobilegan.export.app_install, which is not available ({exc})") from None
+    return install_to_app(out_dir, app)
+
+
+__all__ = ["QUANTIZE_CHOICES", "SELFTEST_DIR", "export_model", "install_app", "model_name", "resolve_checkpoint"]
