@@ -1,0 +1,91 @@
+"""``mobilegan bench``: latency, memory, size and efficiency, host and phones side by side."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "benchmark exported models and checkpoints (host), merge phone results, plot the trade-offs"
+EXAMPLES = """mobilegan bench export/ --teacher runs/teacher/G_AB.pt --threads 1,2 --json bench.json --plot bench.png
+  mobilegan bench export/ --import pixel8a.json --plot bench.png
+  mobilegan bench --sweep --size 256 --plot sweep.png"""
+
+
+def _threads(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--threads wants a list like 1,2 (got {text!r})") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"--threads wants positive integers (got {text!r})")
+    return values
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from mobilegan.cli.common import image_size, non_negative_int, positive_int
+
+    p = sub.add_parser("bench", help=HELP, description=HELP, epilog=f"examples:\n  {EXAMPLES}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="*", help="export folders (with model.json) and/or generator checkpoints")
+    p.add_argument("--teacher", help="teacher checkpoint: adds its eager row and speed-ups against it")
+    p.add_argument("--size", type=image_size, default=256, help="input side for checkpoints (default 256)")
+    p.add_argument("--threads", type=_threads, default=(1, 2), help="thread counts, e.g. 1,2 (default 1,2)")
+    p.add_argument("--runs", type=positive_int, default=50, help="timed runs per model (default 50)")
+    p.add_argument("--warmup", type=non_negative_int, default=5, help="warm-up runs (default 5)")
+    p.add_argument("--json", dest="json_out", help="write results (schema mobilegan.bench/1)")
+    p.add_argument("--plot", help="write latency / speed-up bars (PNG); with --sweep the latency-vs-MACs scatter")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="FILE.json",
+                   help="merge results measured on a phone (sample app benchmark mode or bench/device scripts)")
+    p.add_argument("--sweep", action="store_true", help="latency vs MACs across the registry presets (eager)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mobilegan.bench.core import BenchConfig, peak_formulas, run_bench, sweep_presets
+    from mobilegan.bench.machine import describe_machine
+    from mobilegan.bench.plot import plot_latency, plot_sweep
+    from mobilegan.bench.results import Row, format_table, import_results, write_results
+    from mobilegan.bench.roofline import roofline_table
+    from mobilegan.errors import MobileganError
+
+    cfg = BenchConfig(size=args.size, threads=args.threads, runs=args.runs, warmup=args.warmup,
+                      progress=not args.no_progress)
+    machine = describe_machine()
+    if args.sweep:
+        points = sweep_presets(cfg)
+        for pt in points:
+            print(f"{pt['model']:16s} {pt['macs_compat'] / 1e9:8.2f} G MACs (compat)  {pt['median_ms']:9.2f} ms")
+        if args.plot:
+            plot_sweep(points, args.plot, f"eager PyTorch, {cfg.threads[0]} thread(s), {cfg.size}px, {machine['device']}")
+            print(f"plot: {args.plot}")
+        if args.json_out:
+            rows = [Row(model=str(p["model"]), runtime="eager-pytorch", precision="fp32", threads=int(p["threads"]),
+                        size=cfg.size, median_ms=float(p["median_ms"]), p10_ms=float(p["median_ms"]),
+                        p90_ms=float(p["median_ms"]), runs=cfg.runs, params=int(p["params"]), macs=int(p["macs"]),
+                        macs_compat=int(p["macs_compat"])) for p in points]
+            write_results(args.json_out, machine, rows, {"kind": "sweep"})
+        return 0
+    if not args.models and not args.imports:
+        raise MobileganError("give export folders or checkpoints to benchmark (or --import / --sweep)")
+    rows: list[Row] = run_bench(args.models, cfg, teacher=args.teacher) if args.models else []
+    for path in args.imports:
+        _, imported = import_results(path)
+        rows += imported
+    print(format_table(rows))
+    print()
+    for line in peak_formulas(cfg.threads):
+        print(line)
+    student = next((r for r in rows if r.macs and not r.model.startswith("teacher:")), None)
+    if student is not None:
+        print(f"\nroofline ESTIMATES for {student.model} ({student.macs / 1e9:.2f} G real MACs), not measurements:")
+        for est in roofline_table(student.macs):
+            print(f"  {est['phone']:42s} {est['engine']:32s} >= {est['bound_ms']:8.2f} ms at peak, "
+                  f"~{est['at_30pct_ms']:.1f} ms at 30% ({est['formula']})")
+    if args.json_out:
+        extra = {"roofline_estimates": roofline_table(student.macs) if student else [], "peak": peak_formulas(cfg.threads)}
+        write_results(args.json_out, machine, rows, extra)
+        print(f"json: {args.json_out}")
+    if args.plot:
+        plot_latency(rows, args.plot, f"median latency ({machine['device']})")
+        print(f"plot: {args.plot}")
+    return 0
