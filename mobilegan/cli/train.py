@@ -97,6 +97,19 @@ def _folders(args: argparse.Namespace) -> tuple[str, str, str | None, str | None
     return args.data_a, args.data_b, None, None
 
 
+def _command(args: argparse.Namespace) -> str:
+    """The command line as typed when it was ``mobilegan train ...``, else rebuilt from the options."""
+    if "train" in sys.argv[1:2] or (len(sys.argv) > 1 and sys.argv[0].endswith("mobilegan") and "train" in sys.argv):
+        return shlex.join(["mobilegan", *sys.argv[1:]])
+    parts = ["mobilegan", "train"]
+    for key, value in sorted(vars(args).items()):
+        if key in ("func", "command", "debug", "verbose", "quiet") or value in (None, False):
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts += [flag] if value is True else [flag, str(value)]
+    return shlex.join(parts)
+
+
 def config_from_args(args: argparse.Namespace) -> "TrainConfig":
     from mobilegan.train.config import TrainConfig
 
@@ -110,7 +123,7 @@ def config_from_args(args: argparse.Namespace) -> "TrainConfig":
         pool_size=args.pool_size, seed=args.seed, device=args.device, amp=args.amp, workers=args.workers,
         sample_every=args.sample_every, save_every=args.save_every, log_every=args.log_every,
         resume=args.resume, progress=not args.no_progress,
-        command=shlex.join(["mobilegan", *sys.argv[1:]]),
+        command=_command(args),
     )
 
 
