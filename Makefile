@@ -22,7 +22,7 @@ test: $(STAMP) web-deps
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m pytest -q bench --benchmark-only
+	$(PY) -m pytest -q bench --import-mode=importlib --benchmark-only --benchmark-autosave
 
 clean-venv:
 	rm -rf $(VENV)

@@ -107,3 +107,25 @@ def test_bench_cli_json_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["bench"]) == 2
     assert main(["bench", str(tmp_path / "missing")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_device_log_to_results_and_import(tmp_path: Path) -> None:
+    from mobilegan.bench.device_log import logs_to_results, parse_runner_logs
+
+    logs = [
+        "I 00:00:00.035 executorch:executor_runner.cpp:157] Resetting threadpool with num threads = 4\n"
+        "I 00:00:01.200 executorch:executor_runner.cpp:300] Model executed successfully 10 time(s) in 125.0 ms.\n",
+        "I 00:00:01.100 executorch:executor_runner.cpp:300] Model executed successfully 10 time(s) in 131.0 ms.\n",
+    ]
+    assert parse_runner_logs(logs) == [12.5, 13.1]
+    doc = logs_to_results(logs, device="Pixel 8a", os_name="Android 15", model="m", precision="int8", threads=4, size=256)
+    (tmp_path / "phone.json").write_text(json.dumps(doc))
+    machine, rows = import_results(tmp_path / "phone.json")
+    assert machine["device"] == "Pixel 8a" and rows[0].median_ms == pytest.approx(12.8)
+    with pytest.raises(MobileganError, match="no 'Model executed"):
+        parse_runner_logs(["E 00:00 failed to load program"])
+
+
+def test_shipped_device_example_is_marked() -> None:
+    _, rows = import_results(Path(__file__).resolve().parents[1] / "bench" / "device" / "example-output.json")
+    assert all(r.extra.get("example") is True for r in rows)
