@@ -45,6 +45,12 @@ class OpTrace:
     dtype: str
     peak: float
     nonfinite: int
+    inputs_finite: bool = True
+
+    @property
+    def overflowed(self) -> bool:
+        """Non-finite values that this op created (its inputs were all finite)."""
+        return self.nonfinite > 0 and self.inputs_finite
 
 
 @dataclass
@@ -174,6 +180,15 @@ class MilInterpreter:
             traces.append(_trace(op, result, args))
 
 
+def _all_finite(values: Iterable[Any]) -> bool:
+    for value in values:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, np.ndarray) and item.dtype.kind == "f" and not np.isfinite(item).all():
+                return False
+    return True
+
+
 def _trace(op: Any, result: np.ndarray, args: OpArgs) -> OpTrace:
     finite = np.isfinite(result)
     peak = float(np.abs(result[finite]).max()) if finite.any() else 0.0
@@ -183,6 +198,7 @@ def _trace(op: Any, result: np.ndarray, args: OpArgs) -> OpTrace:
         dtype=str(result.dtype),
         peak=max(peak, args.peak()),
         nonfinite=int(result.size - finite.sum()),
+        inputs_finite=_all_finite(args.inputs.values()),
     )
 
 
