@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
+
 from mobilegan.models import DEFAULT_STUDENT, create_model
 
 # Graph nodes that move data around the delegate rather than compute on the portable kernels.

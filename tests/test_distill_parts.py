@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
+
 from mobilegan.distill.losses import gan_discriminator_loss, gan_generator_loss, output_loss
 from mobilegan.distill.student import choose_student
 from mobilegan.distill.taps import FeatureAdapters, TapPair, default_taps, map_block, parse_taps

@@ -145,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: state saved in {result.out_dir}; continue with --resume --out {result.out_dir}")
     if result.eval is not None:
         print(format_report(result.eval))
+        if result.psnr_db_before is not None:
+            print(f"  held-out PSNR before distillation: {result.psnr_db_before:.2f} dB")
     print(f"student: {result.student_path}")
     return 130 if result.interrupted else 0
 
@@ -166,5 +168,6 @@ def _as_json(r: DistillResult) -> dict[str, Any]:
         "student_profile": r.student.profile.to_dict(), "warm_start": r.warm_start.applied,
         "taps": r.taps, "steps": [r.start_step, r.end_step], "interrupted": r.interrupted,
         "seconds": r.seconds, "images_per_s": r.images_per_s, "last_metrics": r.last_metrics,
+        "psnr_db_before": r.psnr_db_before,
         "eval": r.eval.to_dict() if r.eval else None,
     }

@@ -17,7 +17,8 @@ import torch
 from mobilegan.checkpoints import LoadedGenerator, load_generator_checkpoint
 from mobilegan.distill.config import DistillConfig
 from mobilegan.distill.data import DistillData, held_out_images, prepare_data
-from mobilegan.distill.evaluate import EvalReport, evaluate_pair, write_eval
+from mobilegan.distill.evaluate import EvalReport, evaluate_pair, generate, write_eval
+from mobilegan.distill.metrics import psnr
 from mobilegan.distill.student import StudentChoice, choose_student
 from mobilegan.distill.task import STUDENT_FILE, DistillTask
 from mobilegan.distill.taps import FeatureAdapters, default_taps, parse_taps
@@ -57,6 +58,7 @@ class DistillResult:
     seconds: float
     images_per_s: float
     last_metrics: dict[str, float]
+    psnr_db_before: float | None = None  # held-out PSNR of the initial (warm-started) student
     eval: EvalReport | None = None
     eval_paths: list[Path] = field(default_factory=list)
 
@@ -96,6 +98,16 @@ def _fid_real(cfg: DistillConfig) -> torch.Tensor | None:
 
     real = ImageDataset.from_folder(cfg.fid_real, AugmentConfig(size=cfg.size), name="fid_real", shuffle=False)
     return held_out_images(real)
+
+
+def _initial_psnr(teacher: torch.nn.Module, student: torch.nn.Module, data: DistillData,
+                  device: torch.device) -> float:
+    """Held-out PSNR of the untrained student (eval mode), the baseline the final score is compared with."""
+    images = held_out_images(data.held_out)
+    student.to(device)
+    value = float(psnr(generate(student, images, device=device), generate(teacher, images, device=device)).mean())
+    log.info("held-out PSNR before distillation: %.2f dB", value)
+    return value
 
 
 def distill(cfg: DistillConfig) -> DistillResult:
@@ -151,6 +163,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
         loop_cfg = LoopConfig(total_steps=cfg.steps, out_dir=cfg.out_dir, save_every=cfg.save_every,
                               sample_every=cfg.sample_every, log_every=cfg.log_every, run_config=cfg.run_identity(),
                               state_meta={"command": "distill"}, desc="distill", progress=cfg.progress)
+        before = _initial_psnr(teacher.model, student, data, ctx.device) if resume_state is None else None
         loop = run_loop(task, loop_cfg, ctx, resume_state=resume_state)
         student_path = cfg.out_dir / STUDENT_FILE
         done = loop.end_step - loop.start_step
@@ -160,7 +173,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             taps=[(t.student, t.teacher) for t in taps], start_step=loop.start_step, end_step=loop.end_step,
             interrupted=loop.interrupted, seconds=loop.seconds,
             images_per_s=done * cfg.batch_size * ctx.world_size / loop.seconds if loop.seconds > 0 else 0.0,
-            last_metrics=loop.last_metrics,
+            last_metrics=loop.last_metrics, psnr_db_before=before,
         )
         if ctx.is_main:
             if not loop.interrupted:
@@ -169,6 +182,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
                                                      device=ctx.device, fid_real=_fid_real(cfg),
                                                      inception_weights=cfg.inception_weights)
                 report.extra["held_out"] = data.held_out_source
+                report.extra["psnr_db_before"] = before
                 result.eval = report
                 result.eval_paths = list(write_eval(report, images, t_out, s_out, cfg.out_dir))
             record_latest_student(student_path)
