@@ -48,7 +48,7 @@ class MainActivity : AppCompatActivity() {
     private val pickMedia = registerForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
         if (uri != null) {
             stopCamera()
-            lifecycleScope.launch { stylizePhoto(uri) }
+            lifecycleScope.launch { reportErrors("photo") { stylizePhoto(uri) } }
         }
     }
 
@@ -69,7 +69,9 @@ class MainActivity : AppCompatActivity() {
         }
         binding.cameraButton.setOnClickListener { toggleCamera() }
         binding.selfTestButton.setOnClickListener { lifecycleScope.launch { runSelfTest() } }
-        binding.benchButton.setOnClickListener { lifecycleScope.launch { runBenchmark(runs = 30, warmup = 5) } }
+        binding.benchButton.setOnClickListener {
+            lifecycleScope.launch { reportErrors("benchmark") { runBenchmark(runs = 30, warmup = 5) } }
+        }
         binding.shareButton.setOnClickListener { shareBenchmark() }
         lifecycleScope.launch { loadModel() }
     }
@@ -104,7 +106,7 @@ class MainActivity : AppCompatActivity() {
                 text = artifact.precision
                 isCheckable = true
                 isChecked = artifact == parsed.executorchArtifacts.first()
-                setOnClickListener { lifecycleScope.launch { openModel(artifact) } }
+                setOnClickListener { lifecycleScope.launch { reportErrors("model") { openModel(artifact) } } }
             }
             binding.precisionGroup.addView(chip)
         }
@@ -189,9 +191,10 @@ class MainActivity : AppCompatActivity() {
         binding.cameraButton.text = getString(R.string.stop_camera)
         camera = CameraFeed(this, this, binding.preview, inferenceExecutor) { frame, rotation ->
             // Already on the inference thread.
-            val current = model ?: return@CameraFeed
-            val (output, ms) = current.stylize(frame, rotation)
-            runOnUiThread { showOutput(output, ms) }
+            model?.let { current ->
+                val (output, ms) = current.stylize(frame, rotation)
+                runOnUiThread { showOutput(output, ms) }
+            }
         }.also { it.start() }
     }
 
@@ -199,6 +202,16 @@ class MainActivity : AppCompatActivity() {
         camera?.stop()
         camera = null
         binding.cameraButton.text = getString(R.string.start_camera)
+    }
+
+    /** Runs [block]; a failure becomes a line on screen and in logcat instead of a crash. */
+    private suspend fun reportErrors(what: String, block: suspend () -> Unit) {
+        try {
+            block()
+        } catch (e: Exception) {
+            Log.e(TAG, "$what failed", e)
+            binding.report.text = "$what failed: ${e.message}"
+        }
     }
 
     private suspend fun runSelfTest() {
@@ -261,7 +274,7 @@ class MainActivity : AppCompatActivity() {
             runSelfTest()
         }
         if (extras.getBoolean("benchmark", false)) {
-            runBenchmark(runs = extras.getInt("runs", 30), warmup = extras.getInt("warmup", 5))
+            reportErrors("benchmark") { runBenchmark(runs = extras.getInt("runs", 30), warmup = extras.getInt("warmup", 5)) }
         }
     }
 
