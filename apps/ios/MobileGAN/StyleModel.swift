@@ -26,8 +26,9 @@ final class StyleModel {
         let configuration = MLModelConfiguration()
         configuration.computeUnits = computeUnits
         let visionModel = try VNCoreMLModel(for: MLModel(contentsOf: compiled, configuration: configuration))
-        request = VNCoreMLRequest(model: visionModel)
+        let request = VNCoreMLRequest(model: visionModel)
         request.imageCropAndScaleOption = .centerCrop
+        self.request = request
         self.card = card
         self.artifact = artifact
         self.computeUnits = computeUnits
