@@ -57,8 +57,8 @@ export function createServer({ modelDir }) {
       'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cache-Control': 'no-store',
     };
-    let file = resolvePath(req.url === '/' ? '/index.html' : req.url, modelDir);
     try {
+      let file = resolvePath(req.url === '/' ? '/index.html' : req.url, modelDir);
       if (file && (await fs.stat(file)).isDirectory()) file = path.join(file, 'index.html');
       const stat = file ? await fs.stat(file) : null;
       if (!stat || !stat.isFile()) throw new Error('not found');
