@@ -1,0 +1,91 @@
+"""``mobilegan eval``: student vs teacher scores, JSON + grid, FID/KID plumbing without downloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
+from helpers_distill import write_images, write_teacher
+from mobilegan.checkpoints import save_generator
+from mobilegan.cli.main import main
+from mobilegan.distill.evaluate import fid_kid
+from mobilegan.models import create_model
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, Path]:
+    torch.manual_seed(0)
+    student = create_model("mobile_w0125", n_blocks=2).eval()
+    save_generator(student, tmp_path / "student.pt")
+    return {"teacher": write_teacher(tmp_path / "latest_net_G_A.pth", "official"),
+            "student": tmp_path / "student.pt", "data": write_images(tmp_path / "A", 3)}
+
+
+def _eval(files: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    return ["eval", "--teacher", str(files["teacher"]), "--student", str(files["student"]), "--data",
+            str(files["data"]), "--size", "32", "--out", str(out), *extra]
+
+
+def test_eval_writes_json_and_grid(tmp_path: Path, files: dict[str, Path], capsys) -> None:
+    assert main([*_eval(files, tmp_path / "ev"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["images"] == 3 and report["size"] == 32
+    assert 0 < report["psnr_db"] < 60 and -1 <= report["ssim"] < 1
+    assert report["teacher_layout"] == "official" and report["student_layout"] == "mobilegan"
+    assert report["ratios"]["params"] == pytest.approx(report["teacher"]["params"] / report["student"]["params"])
+    assert report["fid"] == {}
+    assert json.loads((tmp_path / "ev" / "eval.json").read_text())["psnr_db"] == report["psnr_db"]
+    from PIL import Image
+
+    with Image.open(tmp_path / "ev" / "eval_grid.png") as grid:
+        assert grid.size == (3 * 32 + 2 * 2, 3 * 32 + 2 * 2)  # rows input | teacher | student, 2 px gaps
+
+
+def test_teacher_against_itself_is_perfect(tmp_path: Path, files: dict[str, Path], capsys) -> None:
+    same = {**files, "student": files["teacher"]}
+    assert main([*_eval(same, tmp_path / "ev"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["psnr_db"] > 100 and report["ssim"] == pytest.approx(1.0, abs=1e-5)
+    assert report["ratios"]["macs_compat"] == 1.0
+
+
+def test_fid_without_inception_weights_is_skipped_with_a_message(tmp_path: Path, files: dict[str, Path],
+                                                                   monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch_home"))
+    assert main(_eval(files, tmp_path / "ev", "--fid-real", str(files["data"]))) == 0
+    out = capsys.readouterr().out
+    assert "FID/KID skipped: no Inception-v3 weights" in out and "PSNR" in out
+    report = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert "Nothing is downloaded" in report["fid"]["skipped"]
+
+
+def test_bad_inception_weights_file_is_one_line(tmp_path: Path, files: dict[str, Path], capsys) -> None:
+    bogus = tmp_path / "inception.pth"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, bogus)
+    rc = main(_eval(files, tmp_path / "ev", "--fid-real", str(files["data"]), "--inception-weights", str(bogus)))
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "not a torchvision Inception-v3 state dict" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "ev" / "eval.json").exists()
+
+
+def test_missing_inputs(tmp_path: Path, files: dict[str, Path], capsys) -> None:
+    assert main(_eval({**files, "data": tmp_path / "nope"}, tmp_path / "ev")) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def test_fid_kid_plumbing_with_a_small_feature_function() -> None:
+    def stats(x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 6): channel means and stds
+        return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], dim=1)
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(40, 3, 8, 8, generator=g) * 2 - 1
+    close = (real + 0.05 * torch.randn(real.shape, generator=g)).clamp(-1, 1)
+    far = real * 0.2 + 0.5
+    out = fid_kid(real, {"close": close, "far": far, "same": real.clone()}, stats)
+    assert out["same"]["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert out["close"]["fid"] < out["far"]["fid"] and out["close"]["kid"] < out["far"]["kid"]
+    assert out["real_images"] == 40 and "note" in out
