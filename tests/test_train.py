@@ -155,3 +155,10 @@ def test_image_pool_fills_then_swaps_and_round_trips() -> None:
     q = torch.full((1, 1, 1, 1), 50.0)
     assert [float(pool.query(q + i)) for i in range(5)] == [float(twin.query(q + i)) for i in range(5)]
     assert torch.equal(ImagePool(0).query(x), x)
+
+
+def test_cpu_amp_bfloat16_trains_and_saves_float32(tmp_path: Path) -> None:
+    res = train_cyclegan(tiny_config(tmp_path, tmp_path / "amp", steps=2, amp=True))
+    assert res.steps == 2 and all(torch.isfinite(torch.tensor(v)) for v in res.last_metrics.values())
+    weights = load_generator(tmp_path / "amp" / "G_AB.pt").state_dict()
+    assert all(t.dtype == torch.float32 for t in weights.values())
