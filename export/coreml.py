@@ -290,6 +290,7 @@ def artifact_entry(path: Path, options: CoreMLOptions, size: tuple[int, int], pa
         "bytes": _package_bytes(path),
         "input": _io_entry(INPUT_NAME, size, options.tensor_io),
         "output": _io_entry(OUTPUT_NAME, size, options.tensor_io),
+        "delegation": None,
         "parity": {k: v for k, v in parity.to_dict().items() if k != "passed"},
         "coreml": {
             "format": "mlprogram",
@@ -346,10 +347,13 @@ def export_coreml(
     options: CoreMLOptions = CoreMLOptions(),
     metadata: CoreMLMetadata | None = None,
     parity_inputs: int = 2,
+    images: Any = None,
     engine: str = "auto",
     check: bool = True,
 ) -> list[CoreMLArtifact]:
     """Write ``<name>_<precision>.mlpackage`` (and a compressed variant when asked), each with parity.
+
+    ``images``: parity probes, (count, 1, 3, H, W) float32 in 0..255 (default: synthetic).
 
     Raises :class:`~mobilegan.export.coreml_parity.CoreMLParityError` when a package does not
     meet its threshold (the package is then removed, so no unproven artifact is left behind).
@@ -362,7 +366,7 @@ def export_coreml(
     generator = generator.eval().float().cpu()
     out_dir = Path(out_dir)
     meta = metadata or CoreMLMetadata(name=name, version="1", size=size)
-    images = parity_images(size, parity_inputs)
+    images = parity_images(size, parity_inputs) if images is None else images
     program = export_program(generator, size)
     base = CoreMLOptions(**{**options.__dict__, "palettize": None, "quantize_weights": None})
     path = out_dir / base.file_name(name)
@@ -385,3 +389,8 @@ def export_coreml(
             require_parity(result, pkg.name)
         artifacts.append(CoreMLArtifact(path=pkg, entry=artifact_entry(pkg, opts, size, result, fp32_ops)))
     return artifacts
+
+
+# Registers the "coreml" and "executorch-coreml" export targets (the targets registry imports
+# this module by name). At the bottom because the target module uses the functions above.
+from mobilegan.export import coreml_target as _coreml_target  # noqa: E402,F401

@@ -101,6 +101,7 @@ def export_model(
     verify: bool = True,
     dynamic_size: bool = False,
     app: str | None = None,
+    target_options: dict[str, Any] | None = None,
 ) -> ModelCard:
     """Export a generator checkpoint to every target in ``targets`` and write ``model.json``."""
     _check_args(size, quantize)
@@ -121,7 +122,8 @@ def export_model(
     try:
         job = ExportJob(name=name, generator=generator, reference=reference, size=hw, staging=staging,
                         calib=images.calib, test_inputs=images.test, expected=expected, quantize=quantize,
-                        bundled=bundled, verify=verify, dynamic_size=dynamic_size)
+                        bundled=bundled, verify=verify, dynamic_size=dynamic_size,
+                        options=dict(target_options or {}))
         artifacts: list[dict[str, Any]] = []
         for target in chosen:
             log.info("exporting %s -> %s", name, target.name)

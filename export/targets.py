@@ -17,7 +17,7 @@ import difflib
 import importlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class ExportJob:
     bundled: bool = False
     verify: bool = True
     dynamic_size: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # per-target options, e.g. {"coreml": CoreMLOptions}
 
 
 Exporter = Callable[[ExportJob], list[dict[str, Any]]]

@@ -30,16 +30,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the parity checks (not recommended)")
     p.add_argument("--app", choices=("ios", "android", "web"), help="then install the export into a sample app")
     p.add_argument("--json", action="store_true", help="print model.json instead of a summary")
+    from mobilegan.cli import coreml_options
+
+    coreml_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from mobilegan.cli import coreml_options
     from mobilegan.export.pipeline import export_model
 
     targets = [t for value in args.target for t in value.split(",") if t]
     card = export_model(args.checkpoint, targets=targets, out_dir=args.out, size=args.size, quantize=args.quantize,
                         calib_data=args.calib_data, bundled=args.bundled, verify=args.verify,
-                        dynamic_size=args.dynamic_size, app=args.app)
+                        dynamic_size=args.dynamic_size, app=args.app,
+                        target_options=coreml_options.options_from_args(args))
     if args.json:
         print_json(card.to_dict())
         return 0
