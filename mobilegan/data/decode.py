@@ -11,7 +11,6 @@ import os
 import struct
 import warnings
 import zlib
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -130,16 +129,3 @@ def load_image_rgb(path: str | os.PathLike[str], *, draft_size: int | None = Non
         raise ImageDecodeError(path, "image has no pixels")
     return rgb
 
-
-def check_images(paths: Iterable[Path]) -> tuple[list[Path], list[ImageDecodeError]]:
-    """Split ``paths`` into decodable ones and the errors of the others (no progress bar)."""
-    good: list[Path] = []
-    bad: list[ImageDecodeError] = []
-    for p in paths:
-        try:
-            load_image_rgb(p, draft_size=64)
-        except ImageDecodeError as exc:
-            bad.append(exc)
-        else:
-            good.append(p)
-    return good, bad
