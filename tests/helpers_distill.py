@@ -49,3 +49,10 @@ def single_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in a temporary folder: distill records ``runs/latest.json`` relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
+from helpers_distill import in_tmp_dir, single_thread  # noqa: F401  (autouse fixtures)
 from helpers_distill import LAYOUTS, write_images, write_teacher
 from mobilegan.checkpoints import load_generator, load_generator_checkpoint
 from mobilegan.cli.main import main
