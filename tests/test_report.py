@@ -1,0 +1,269 @@
+"""``mobilegan report``: a self-contained, escaped, well-formed HTML page with a section per output found."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from mobilegan.bench.results import Row, write_results
+from mobilegan.cli.main import main
+from mobilegan.distill.evaluate import EvalReport, write_eval
+from mobilegan.export.model_card import ModelCard, io_spec, make_artifact, write_card
+from mobilegan.report import ReportError, build_report, render_html
+from mobilegan.report.charts import series
+from mobilegan.report.section_runs import newest_sample
+
+EVIL = "<script>alert(1)</script>"
+VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
+OLD_SAMPLE_SIZE, NEW_SAMPLE_SIZE, DEMO_GRID_SIZE = (20, 10), (24, 14), (50, 12)
+
+
+def _png(path: Path, size: tuple[int, int], color: tuple[int, int, int]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path)
+    return path
+
+
+def _training_run(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "G_AB.pt").write_bytes(b"")  # marks a CycleGAN training run (content not read)
+    records = [{"step": s, "G_AB": 2.0 / s, "cycle_A": 1.0 / s, "D_A": 0.25, "lr": 2e-4} for s in range(1, 6)]
+    records[2]["D_A"] = None  # a non-finite value, as MetricsLog writes it
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records) + "not json\n")
+    _png(folder / "samples" / "step_000002.png", OLD_SAMPLE_SIZE, (200, 0, 0))
+    _png(folder / "samples" / "step_000004.png", NEW_SAMPLE_SIZE, (0, 200, 0))
+
+
+def _eval(folder: Path) -> None:
+    gen = torch.Generator().manual_seed(0)
+    images, t_out, s_out = (torch.rand(2, 3, 16, 16, generator=gen) * 2 - 1 for _ in range(3))
+    report = EvalReport(images=2, size=16, psnr_db=31.25, psnr_db_min=29.5, ssim=0.875,
+                        teacher={"params": 11_378_179, "macs": 100, "macs_compat": 120},
+                        student={"params": 129_955, "macs": 10, "macs_compat": 12},
+                        ratios={"params": 87.55, "macs": 10.0, "macs_compat": 10.0})
+    write_eval(report, images, t_out, s_out, folder)
+
+
+def _export(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "student_fp32.pte").write_bytes(b"x" * 2048)
+    spec = io_spec("image", [1, 3, 32, 32])
+    common = {"input_spec": spec, "output_spec": io_spec("stylized", [1, 3, 32, 32]), "exporter": {"torch": "2.14.1"}}
+    arts = (
+        make_artifact(target="executorch", file="student_fp32.pte", precision="fp32", sha256="ab" * 32,
+                      size_bytes=2048, delegation={"backend": "XnnpackBackend", "segments": 1, "undelegated_ops": {}},
+                      parity={"reference": "eager fp32", "psnr_db": 92.3, "max_abs": 2.1e-6, "inputs": 4,
+                              "threshold_db": 60}, **common),
+        make_artifact(target="executorch", file="student_int8.pte", precision="int8", sha256="cd" * 32,
+                      size_bytes=1024, delegation={"backend": "XnnpackBackend", "segments": 3,
+                                                   "undelegated_ops": {"aten.upsample_nearest2d": 2}},
+                      parity={"reference": "eager fp32", "psnr_db": 21.0, "max_abs": 0.4, "inputs": 4,
+                              "threshold_db": 30}, **common),
+    )
+    card = ModelCard(name=EVIL, source={"checkpoint": "student.pt", "sha256": "ef" * 32}, config={"ngf": 16},
+                     params=129_955, macs=916_455_424, macs_compat=1_369_440_256, size=(32, 32), artifacts=arts)
+    write_card(folder, card)
+
+
+def _bench(folder: Path) -> None:
+    rows = [
+        Row(model="student", runtime="executorch-xnnpack", precision="fp32", threads=2, size=32, median_ms=4.5,
+            p10_ms=4.0, p90_ms=5.5, runs=10, bytes=2048, speedup_vs_teacher=12.0),
+        Row(model="student", runtime="executorch-xnnpack", precision="fp32", threads=4, size=256, median_ms=30.0,
+            p10_ms=27.5, p90_ms=34.0, runs=30, source="device", device="Pixel 8a", extra={"example": True}),
+    ]
+    write_results(folder / "bench.json", {"device": "host: test cpu (2 cores)", "os": "Linux"}, rows)
+    _png(folder / "bench.png", (30, 20), (0, 0, 200))
+
+
+def _demo(folder: Path) -> None:
+    _png(folder / "grid.png", DEMO_GRID_SIZE, (120, 120, 0))
+    doc = {
+        "title": "Demo run",
+        "data": {"source": "scikit-image sample photos", "style": "warm grade",
+                 "photos": [{"file": "astronaut.png", "credit": EVIL}], "counts": {"train_a": 64, "test": 8}},
+        "scores": {"teacher_vs_truth": {"psnr_db": 27.75, "ssim": 0.91},
+                   "student_vs_truth": {"psnr_db": 26.5, "ssim": 0.89},
+                   "student_vs_teacher": {"psnr_db": 33.0, "ssim": 0.97},
+                   "identity_vs_truth": {"psnr_db": 21.25, "ssim": 0.8}},
+        "grid": {"file": "grid.png", "columns": ["input", "ground truth", "teacher", "student", "executorch fp32"]},
+        "stages": [{"name": "distill", "seconds": 61.5, "status": "done", "detail": "300 steps"},
+                   {"name": "bench", "seconds": 4.0, "status": "skipped", "detail": EVIL}],
+        "commands": ["mobilegan distill --teacher teacher.pt --steps 300", f"echo '{EVIL}'"],
+        "versions": {"torch": "2.14.1", "executorch": "1.5.1"},
+        "machine": {"cpu": "test cpu", "cores": 2},
+    }
+    (folder / "demo.json").write_text(json.dumps(doc))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run")
+    _demo(root)
+    _training_run(root / "teacher")
+    _eval(root / "distill")
+    _export(root / "export")
+    _bench(root / "bench")
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(run_dir: Path) -> str:
+    path = build_report(run_dir)
+    assert path == run_dir / "report.html"
+    return path.read_text(encoding="utf-8")
+
+
+class _Checker(HTMLParser):
+    """Collects tags, attributes and the open/close balance of every non-void element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def _parse(text: str) -> _Checker:
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    return checker
+
+
+def _embedded_sizes(text: str) -> list[tuple[int, int]]:
+    sizes = []
+    for tag, attrs in _parse(text).tags:
+        if tag == "img":
+            data = base64.b64decode(str(attrs["src"]).split(",", 1)[1])
+            with Image.open(io.BytesIO(data)) as im:
+                assert im.format == "PNG"
+                sizes.append(im.size)
+    return sizes
+
+
+def test_every_section_is_rendered(report: str) -> None:
+    for anchor in ("demo-demo-json", "eval-distill", "export-export", "bench-bench-bench-json", "run-teacher"):
+        assert f'id="{anchor}"' in report and f'href="#{anchor}"' in report
+    assert "CycleGAN training run" in report and "Student vs teacher" in report
+    for label in ("input", "ground truth", "teacher", "student", "executorch fp32"):
+        assert f"<div>{label}</div>" in report  # grid column labels
+    assert "+6.50 dB" in report and "+5.25 dB" in report  # teacher / student gain over identity
+    assert "31.25 dB" in report and "87.5x" in report  # eval PSNR and params ratio
+    assert "mobilegan distill --teacher teacher.pt --steps 300" in re.search(r"<pre>(.*?)</pre>", report, re.S)[1]
+    assert "executorch" in report and "1.5.1" in report and "61.5" in report
+    assert "How these numbers were measured" in report
+
+
+def test_images_are_embedded_pngs_and_the_newest_sample_is_shown(report: str) -> None:
+    sizes = _embedded_sizes(report)
+    # demo grid, loss chart, newest sample, eval grid, bench chart, bench.png
+    assert len(sizes) == 6
+    assert DEMO_GRID_SIZE in sizes and NEW_SAMPLE_SIZE in sizes and (30, 20) in sizes
+    assert OLD_SAMPLE_SIZE not in sizes
+
+
+def test_no_external_urls_or_scripts(report: str) -> None:
+    checker = _parse(report)
+    links = [v for tag, attrs in checker.tags for k, v in attrs.items() if k in ("src", "href")]
+    assert links and all(str(v).startswith(("data:image/png;base64,", "#")) for v in links)
+    assert not re.search(r"https?://", report)
+    assert "script" not in {tag for tag, _ in checker.tags}
+
+
+def test_strings_from_files_are_escaped(report: str) -> None:
+    assert EVIL not in report
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    assert "Export: &lt;script&gt;" in report  # the model name from model.json
+
+
+def test_example_rows_are_labelled(report: str) -> None:
+    rows = re.findall(r"<tr( class=\"example\")?>(.*?)</tr>", report, re.S)
+    bench_rows = [(cls, body) for cls, body in rows if "executorch-xnnpack" in body]
+    assert len(bench_rows) == 2
+    labelled = {bool(cls): "EXAMPLE" in body for cls, body in bench_rows}
+    assert labelled == {True: True, False: False}
+
+
+def test_parity_verdicts_and_missing_files(report: str) -> None:
+    export = re.search(r'<section id="export-export">(.*?)</section>', report, re.S)[1]
+    assert export.count(">pass<") == 1 and export.count(">FAIL<") == 1
+    assert "missing" in export  # student_int8.pte is listed but absent
+    assert "aten.upsample_nearest2d x2" in export and "2.0" in export  # undelegated op, size KB
+
+
+def test_document_is_well_formed(report: str) -> None:
+    checker = _parse(report)
+    assert not checker.errors and not checker.stack
+    names = [tag for tag, _ in checker.tags]
+    for tag in ("html", "head", "body", "header", "main", "footer"):
+        assert names.count(tag) == 1
+    assert names.count("section") == 5
+
+
+def test_empty_or_unrelated_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="nothing to report"):
+        build_report(tmp_path)
+    (tmp_path / "notes.json").write_text('{"schema": "other"}')
+    _png(tmp_path / "photo.png", (4, 4), (0, 0, 0))
+    with pytest.raises(ReportError, match="nothing to report"):
+        build_report(tmp_path)
+    assert not (tmp_path / "report.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_broken_and_partial_inputs_are_reported_not_fatal(tmp_path: Path) -> None:
+    outside = _png(tmp_path / "secret.png", (8, 8), (9, 9, 9))
+    run = tmp_path / "run"
+    (run / "export").mkdir(parents=True)
+    (run / "export" / "model.json").write_text("{not json")
+    (run / "demo.json").write_text(json.dumps({"grid": {"file": str(outside)}, "scores": {"x": 3}}))
+    text = render_html(run)
+    assert "not readable JSON" in text
+    assert "not found inside the run folder" in text  # a path outside RUN_DIR is never embedded
+    assert "<img" not in text
+
+
+def test_series_keeps_steps_and_skips_non_numbers() -> None:
+    steps, values = series([{"step": 1, "a": 1.0, "tag": "x"}, {"step": 3, "a": None, "b": 2}])
+    assert steps == [1.0, 3.0]
+    assert set(values) == {"a", "b"}
+    assert values["a"][0] == 1.0 and values["a"][1] != values["a"][1]  # NaN
+    assert values["b"][1] == 2.0
+
+
+def test_newest_sample_orders_by_step_number(tmp_path: Path) -> None:
+    for step in (9, 10, 100):
+        _png(tmp_path / f"step_{step}.png", (2, 2), (0, 0, 0))
+    assert newest_sample(tmp_path).name == "step_100.png"
+    assert newest_sample(tmp_path / "nothing") is None
+
+
+def test_cli_writes_report_and_fails_in_one_line(run_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.html"
+    assert main(["report", str(run_dir / "export"), "--out", str(out), "--title", "Mine"]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {out}"
+    assert "<title>Mine</title>" in out.read_text()
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such folder" in err and "Traceback" not in err
