@@ -13,11 +13,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from mobilegan.errors import MobileganError
+from mobilegan.inference.exported import open_onnx, open_pte
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +49,12 @@ def eager_call(model: nn.Module, size: tuple[int, int], threads: int) -> Call:
 
 
 def executorch_call(path: Path, shape: list[int]) -> Call:
-    from executorch.runtime import Runtime
-
-    method = Runtime.get().load_program(Path(path)).load_method("forward")
-    if method is None:
-        raise MobileganError(f"{path}: the program has no forward method")
+    fn, _ = open_pte(Path(path))
     x = torch.rand(*shape)  # exported graphs take [0, 1]
-    return lambda: method.execute([x])
+    return lambda: fn(x)
 
 
 def onnx_call(path: Path, shape: list[int], threads: int) -> Call:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    x = np.random.default_rng(0).random(shape, dtype=np.float32)
-    return lambda: session.run(None, {name: x})
+    fn, _ = open_onnx(Path(path), threads)
+    x = torch.rand(*shape)
+    return lambda: fn(x)
