@@ -99,11 +99,11 @@ def loss_curves_png(records: Sequence[dict[str, Any]], title: str) -> bytes | No
 
 
 def latency_png(labels: Sequence[str], median_ms: Sequence[float], p10_ms: Sequence[float],
-                p90_ms: Sequence[float], kinds: Sequence[str], title: str) -> bytes:
+                p90_ms: Sequence[float], kinds: Sequence[str], title: str = "") -> bytes:
     """Horizontal latency bars (median, p10-p90 whiskers); ``kinds``: host, device or example."""
     plt = _plt()
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.42 * n))
+    fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * n))
     color = {"host": HOST_COLOR, "device": DEVICE_COLOR, "example": EXAMPLE_COLOR}
     ys = list(range(n))[::-1]
     lo = [max(0.0, m - p) for m, p in zip(median_ms, p10_ms)]
@@ -114,20 +114,22 @@ def latency_png(labels: Sequence[str], median_ms: Sequence[float], p10_ms: Seque
         if kind == "example":
             bar.set_hatch("//")
     top = max((m + h for m, h in zip(median_ms, hi)), default=1.0) or 1.0
-    for y, m, kind in zip(ys, median_ms, kinds):
-        ax.text(m + top * 0.01, y, f"{m:.1f} ms" + ("  EXAMPLE, not measured" if kind == "example" else ""),
+    for y, m, h, kind in zip(ys, median_ms, hi, kinds):
+        ax.text(m + h + top * 0.015, y, f"{m:.1f} ms" + ("  EXAMPLE" if kind == "example" else ""),
                 va="center", fontsize=8)
     from matplotlib.patches import Patch
 
     names = {"host": "measured on this host", "device": "measured on a device", "example": "EXAMPLE (format only)"}
     present = [k for k in names if k in kinds]
     ax.legend(handles=[Patch(facecolor=color[k], hatch="//" if k == "example" else None, label=names[k])
-                       for k in present], fontsize=8, loc="lower right")
+                       for k in present], fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(present),
+              frameon=False)
     ax.set_yticks(ys)
     ax.set_yticklabels(labels, fontsize=8)
-    ax.set_xlim(0, top * 1.3)
+    ax.set_xlim(0, top * 1.45)
     ax.set_xlabel("median latency, ms (whiskers: p10-p90)")
-    ax.set_title(title, fontsize=11)
+    if title:
+        ax.set_title(title, fontsize=11, loc="left")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return _png(fig)

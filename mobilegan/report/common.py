@@ -75,5 +75,7 @@ def embed_picture(name: Any, base: Path, ctx: RenderContext, caption: str, *, wi
     if picture is None:
         return note(f"{caption}: {ctx.rel(path)} is not a readable image", "warn")
     width = picture.display_width() if columns or not wide else None
+    if width is not None and columns:  # room for the labels
+        width = min(1120, max(width, 96 * len(columns)))
     return figure(picture.uri, f"{caption} ({ctx.rel(path)})", wide=wide and width is None, width=width,
                   columns=columns)

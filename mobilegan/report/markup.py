@@ -140,6 +140,7 @@ table.kv th { background:none; font-weight:600; color:var(--muted); white-space:
 tr.example td { background:#fff8e6; }
 figure { margin:10px 0 16px; max-width:100%; }
 figure[style] img { width:100%; }
+figure[style] figcaption { width:max-content; max-width:90vw; }
 figure img { max-width:100%; height:auto; border:1px solid var(--line); border-radius:6px; image-rendering:auto; }
 figure.wide img { width:100%; }
 figcaption { color:var(--muted); font-size:13px; margin-top:4px; }

@@ -45,9 +45,10 @@ def _chart(rows: list[Any], examples: list[bool], machine: dict[str, Any]) -> Ra
     shown = list(zip(rows, examples))[:MAX_CHART_ROWS]
     kinds = ["example" if ex else ("device" if r.source == "device" else "host") for r, ex in shown]
     png = latency_png([_label(r) for r, _ in shown], [r.median_ms for r, _ in shown], [r.p10_ms for r, _ in shown],
-                      [r.p90_ms for r, _ in shown], kinds, f"median latency ({machine.get('device', '?')})")
+                      [r.p90_ms for r, _ in shown], kinds)
     cut = f" (first {MAX_CHART_ROWS} of {len(rows)} rows)" if len(rows) > MAX_CHART_ROWS else ""
-    return figure(png_uri(png), "latency per model and runtime" + cut, wide=True)
+    where = f" on {machine['device']}" if machine.get("device") else ""
+    return figure(png_uri(png), f"median latency per model and runtime{where}{cut}", wide=True)
 
 
 def _estimates(doc: dict[str, Any]) -> list[str]:

@@ -82,7 +82,7 @@ def render(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
         else:
             title = f"Export: {card.name}"
             headers = ["target", "precision", "file", "size KB", "sha256", "parity PSNR dB", "max abs", "threshold dB",
-                       "parity", "XNNPACK / backend segments", "ops outside the delegate"]
+                       "parity", "segments", "ops outside delegate"]
             rows = [artifact_row(as_dict(a), folder) for a in card.artifacts]
             parts = [_model_facts(card)]
             if rows:

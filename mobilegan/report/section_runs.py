@@ -36,6 +36,11 @@ def newest_sample(folder: Path) -> Path | None:
     return max(samples, key=key)
 
 
+def _sample_caption(sample: Path) -> str:
+    digits = _STEP.findall(sample.stem)
+    return f"samples after step {int(digits[-1]):,}" if digits else "samples"
+
+
 def _run_title(folder: Path) -> str:
     return next((title for name, title in RUN_KINDS if (folder / name).is_file()), "Training run")
 
@@ -68,7 +73,7 @@ def render_training(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendere
         sample = newest_sample(folder / "samples")
         if sample is not None:
             parts += [heading(3, "Newest samples"),
-                      embed_picture(sample.name, sample.parent, ctx, f"samples at {sample.stem.replace('_', ' ')}")]
+                      embed_picture(sample.name, sample.parent, ctx, _sample_caption(sample))]
         out.append(Rendered(anchor, title.split()[0].lower(), section(anchor, title, parts, subtitle=ctx.rel(folder))))
     return out
 
