@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(card.to_dict())
         return 0
+    if args.checkpoint is None:
+        print(f"no checkpoint given: took the latest distilled student {card.source['checkpoint']}")
     print(f"{card.name} from {card.source['checkpoint']} at {card.size[0]}x{card.size[1]} -> {args.out}/model.json")
     for a in card.artifacts:
         parity = a.get("parity")

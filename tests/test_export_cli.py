@@ -1,0 +1,79 @@
+"""``mobilegan export`` / ``mobilegan verify`` user errors: one line on stderr, exit 2, no files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mobilegan.checkpoints import save_generator
+from mobilegan.cli.main import main
+from mobilegan.models import create_model
+
+
+@pytest.fixture
+def ckpt(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    return save_generator(create_model("mobile_w0125"), tmp_path / "s.pt")
+
+
+def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_unknown_target(capsys, ckpt: Path, tmp_path: Path) -> None:
+    _fails(capsys, ["export", str(ckpt), "--target", "tflite", "--out", str(tmp_path / "o")], "unknown export target 'tflite'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_size_not_multiple_of_4(capsys, ckpt: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["export", str(ckpt), "--target", "onnx", "--size", "30", "--out", str(tmp_path / "o")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "multiple of 4" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_checkpoint(capsys, tmp_path: Path) -> None:
+    _fails(capsys, ["export", str(tmp_path / "nope.pt"), "--target", "onnx", "--out", str(tmp_path / "o")],
+           "no such checkpoint file")
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_checkpoint_and_no_distilled_student(capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _fails(capsys, ["export", "--target", "onnx", "--out", "o"], "run `mobilegan distill` here first")
+
+
+def test_not_a_generator(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "opt.pt"
+    torch.save({"state": {}, "param_groups": []}, bad)
+    _fails(capsys, ["export", str(bad), "--target", "onnx", "--out", str(tmp_path / "o")], "not a generator checkpoint")
+
+
+def test_missing_calibration_folder(capsys, ckpt: Path, tmp_path: Path) -> None:
+    _fails(capsys, ["export", str(ckpt), "--target", "onnx", "--calib-data", str(tmp_path / "none"),
+                    "--out", str(tmp_path / "o")], "calibration folder not found")
+
+
+def test_verify_without_model_card(capsys, tmp_path: Path) -> None:
+    _fails(capsys, ["verify", str(tmp_path)], "no model card")
+
+
+def test_latest_student_is_used_and_named(capsys, ckpt: Path, tmp_path: Path, monkeypatch) -> None:
+    from mobilegan.runs import record_latest_student
+
+    monkeypatch.chdir(tmp_path)
+    record_latest_student(ckpt)
+    assert main(["export", "--target", "onnx", "--size", "32", "--out", "o"]) == 0
+    captured = capsys.readouterr()
+    assert f"took the latest distilled student {ckpt.resolve()}" in captured.out
+    assert "mobile_w0125_fp32.onnx" in captured.out and "PSNR" in captured.out
+    assert main(["verify", "o"]) == 0
+    assert "all runnable artifacts verified" in capsys.readouterr().out
