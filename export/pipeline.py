@@ -20,7 +20,7 @@ from typing import Any
 
 from mobilegan.checkpoints import load_generator_checkpoint
 from mobilegan.errors import MobileganError
-from mobilegan.export.images import select_images
+from mobilegan.export.images import CALIB_IMAGES, select_images
 from mobilegan.export.model_card import MODEL_CARD, ModelCard, ModelCardError, merge_artifacts, read_card, write_card
 from mobilegan.export.parity import ParityError, eager_outputs
 from mobilegan.export.selftest import SELFTEST_DIR, write_selftest
@@ -105,12 +105,16 @@ def export_model(
 ) -> ModelCard:
     """Export a generator checkpoint to every target in ``targets`` and write ``model.json``."""
     _check_args(size, quantize)
+    if calib_images < 1:
+        raise MobileganError(f"calib_images must be >= 1, got {calib_images}")
     chosen = resolve_targets(targets)
     path = resolve_checkpoint(checkpoint)
     loaded = load_generator_checkpoint(path)
     generator = loaded.model.eval()
     hw = (size, size)
-    images = select_images(calib_data=Path(calib_data) if calib_data is not None else None, meta=loaded.meta, size=hw)
+    calib_dir = Path(calib_data) if calib_data is not None else None
+    images = select_images(calib_data=calib_dir, meta=loaded.meta, size=hw,
+                           n_calib=calib_images)
     reference = wrap_for_export(generator)
     expected = eager_outputs(reference, images.test)
     name = model_name(loaded.config, path)

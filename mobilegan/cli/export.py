@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mobilegan.cli.common import image_size, print_json
+from mobilegan.cli.common import image_size, positive_int, print_json
 
 HELP = "export a generator to ExecuTorch (.pte fp32/int8), ONNX, Core ML with parity checks and model.json"
 EXAMPLES = (
@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quantize", choices=("int8",), help="also write an int8 ExecuTorch program (PT2E, XNNPACK)")
     p.add_argument("--calib-data", metavar="DIR", help="images for int8 calibration and parity (default: the "
                    "checkpoint's distillation images, else fixed synthetic images)")
+    p.add_argument("--calib-count", type=positive_int, default=16, metavar="N",
+                   help="number of int8 calibration images (default 16; PT2E observers are slow at large sizes)")
     p.add_argument("--bundled", action="store_true", help="also write a BundledProgram .bpte with self-test cases")
     p.add_argument("--dynamic-size", action="store_true", help="ONNX: dynamic height/width (multiples of 4)")
     p.add_argument("--no-verify", dest="verify", action="store_false", help="skip the parity checks (not recommended)")
