@@ -263,7 +263,9 @@ def test_cli_writes_report_and_fails_in_one_line(run_dir: Path, tmp_path: Path,
     out = tmp_path / "r.html"
     assert main(["report", str(run_dir / "export"), "--out", str(out), "--title", "Mine"]) == 0
     assert capsys.readouterr().out.strip() == f"report: {out}"
-    assert "<title>Mine</title>" in out.read_text()
+    text = out.read_text()
+    assert "<title>Mine</title>" in text
+    assert "Parity compares" in text and "Latency is" not in text  # footer explains only what is shown
     assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such folder" in err and "Traceback" not in err

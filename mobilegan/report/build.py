@@ -43,19 +43,25 @@ SECTIONS: tuple[SectionKind, ...] = (
     SectionKind("training", section_runs.render_training),
 )
 
-FOOTER = (
-    "PSNR is 10 log10(1 / MSE) on pixels in [0, 1] (the generators' [-1, 1] output with data range 2), "
-    "averaged over images; SSIM is Wang et al. (2004) with an 11-tap Gaussian window (sigma 1.5), per channel.",
-    "'vs truth' scores compare with a known ground truth (the demo's documented style transform of held-out "
-    "photos); 'student vs teacher' measures how faithfully the student copies the teacher, not image quality.",
-    "MACs (real) count each multiply-accumulate once; MACs (papers' convention) charge a stride-2 transposed "
-    "convolution 4x, as GAN Compression, CAT and OMGD count them. Both are at the size shown.",
-    "Parity compares each exported file's output with eager PyTorch fp32 on the same inputs (PSNR, max abs "
-    "difference); an artifact passes when its PSNR reaches the threshold for its precision.",
-    "Latency is wall-clock time per image: median with p10-p90 over the listed runs after warm-up, on the machine "
-    "named in each benchmark. 'host' rows were measured on that computer; device rows were imported from a phone.",
-    "Rows labelled EXAMPLE come from format samples shipped with the apps: they are not measurements.",
-    "Roofline figures are estimates from peak compute, not measurements.",
+# Footer notes: (kinds of output they explain, text); a note is shown when one of its kinds was found.
+FOOTER: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("demo", "eval"), "PSNR is 10 log10(1 / MSE) on pixels in [0, 1] (the generators' [-1, 1] output with data "
+     "range 2), averaged over images; SSIM is Wang et al. (2004) with an 11-tap Gaussian window (sigma 1.5), per "
+     "channel."),
+    (("demo", "eval"), "'vs truth' scores compare with a known ground truth (the demo's documented style transform "
+     "of held-out photos); 'student vs teacher' measures how faithfully the student copies the teacher, not image "
+     "quality."),
+    (("eval", "export", "bench"), "MACs (real) count each multiply-accumulate once; MACs (papers' convention) charge "
+     "a stride-2 transposed convolution 4x, as GAN Compression, CAT and OMGD count them. Both are at the size shown."),
+    (("export",), "Parity compares each exported file's output with eager PyTorch fp32 on the same inputs (worst "
+     "input's PSNR, max abs difference); an artifact passes when its PSNR reaches the minimum for its precision. "
+     "Core ML programs are checked on Linux with mobilegan's MIL reference interpreter (engine mil-reference)."),
+    (("bench",), "Latency is wall-clock time per image: median with p10-p90 over the listed runs after warm-up, on "
+     "the machine named in each benchmark. 'host' rows were measured on that computer; device rows were imported "
+     "from a phone. Rows labelled EXAMPLE come from format samples shipped with the apps: they are not "
+     "measurements. Roofline figures are estimates from peak compute, not measurements."),
+    (("training",), "Training curves show the losses logged every few steps (a moving average when there are "
+     "many); the sample grid is the newest one the run wrote."),
 )
 
 
@@ -103,7 +109,8 @@ def render_html(run_dir: Path, *, title: str | None = None, max_depth: int = MAX
         ("found", found),
     ]
     return page(title=title or _default_title(inventory, run_dir), meta=meta, toc=_toc(rendered),
-                sections=[r.html for r in rendered], footer=FOOTER)
+                sections=[r.html for r in rendered],
+                footer=[text for kinds, text in FOOTER if any(inventory.get(k) for k in kinds)])
 
 
 def build_report(run_dir: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,

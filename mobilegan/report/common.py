@@ -23,10 +23,15 @@ class RenderContext:
             text = str(path.relative_to(self.root))
         except ValueError:
             text = str(path)
-        return text or "."
+        return text if text and text != "." else (self.root.resolve().name or str(self.root))
 
     def anchor(self, kind: str, path: Path) -> str:
-        return kind + "-" + (re.sub(r"[^A-Za-z0-9]+", "-", self.rel(path)).strip("-").lower() or "root")
+        """A stable, unique id: the kind plus the path inside the run folder (``root`` for the folder itself)."""
+        try:
+            inner = path.relative_to(self.root).as_posix()
+        except ValueError:
+            inner = path.as_posix()
+        return kind + "-" + (re.sub(r"[^A-Za-z0-9]+", "-", inner).strip("-").lower() or "root")
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ h3 { margin:18px 0 6px; font-size:16px; }
 table { border-collapse:collapse; margin:8px 0 12px; font-size:13.5px; }
 caption { text-align:left; color:var(--muted); padding-bottom:4px; }
 th, td { border-bottom:1px solid var(--line); padding:5px 10px; text-align:left; vertical-align:top; }
-thead th { background:#f1f3f6; font-weight:600; white-space:nowrap; }
+thead th { background:#f1f3f6; font-weight:600; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 table.kv th { background:none; font-weight:600; color:var(--muted); white-space:nowrap; }
 tr.example td { background:#fff8e6; }
@@ -149,7 +149,7 @@ figcaption { color:var(--muted); font-size:13px; margin-top:4px; }
 .row { display:flex; flex-wrap:wrap; gap:18px; align-items:flex-start; }
 .row > * { flex:1 1 420px; }
 pre { background:#0f1623; color:#e6edf3; padding:12px 14px; border-radius:8px; overflow-x:auto; font-size:13px; }
-.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; }
+.badge { display:inline-block; white-space:nowrap; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; }
 .badge.ok { background:#dcfae6; color:#067647; }
 .badge.bad { background:#fee4e2; color:#b42318; }
 .badge.warn { background:#fef0c7; color:#93370d; }

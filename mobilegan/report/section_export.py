@@ -14,14 +14,16 @@ CONFIG_KEYS = ("ngf", "n_blocks", "width", "depthwise", "norm", "padding", "upsa
 
 def _verdict(parity: dict[str, Any]) -> Raw | None:
     if not parity:
-        return badge("no check", "warn")
+        return badge("not checked", "warn")
     passed = parity.get("passed")
     if not isinstance(passed, bool):
         psnr, threshold = as_float(parity.get("psnr_db")), as_float(parity.get("threshold_db"))
         if psnr is None or threshold is None:
             return badge("unknown", "warn")
         passed = psnr >= threshold
-    return badge("pass", "ok") if passed else badge("FAIL", "bad")
+    engine = parity.get("engine")
+    how = f" {fmt(engine)}" if isinstance(engine, str) and engine else ""
+    return Raw((badge("pass", "ok") if passed else badge("FAIL", "bad")) + how)
 
 
 def _undelegated(delegation: dict[str, Any]) -> str | None:
@@ -29,6 +31,13 @@ def _undelegated(delegation: dict[str, Any]) -> str | None:
     if not delegation:
         return None
     return ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())) if ops else "none"
+
+
+def _segments(delegation: dict[str, Any]) -> str | None:
+    if not delegation:
+        return None
+    backend = str(delegation.get("backend", "")).removesuffix("Backend")
+    return f"{fmt(delegation.get('segments'))} {backend}".strip()
 
 
 def artifact_row(art: dict[str, Any], folder: Path) -> list[Any]:
@@ -44,7 +53,7 @@ def artifact_row(art: dict[str, Any], folder: Path) -> list[Any]:
         str(art.get("sha256", ""))[:SHA_CHARS] or None,
         f"{psnr:.1f}" if psnr is not None else None,
         parity.get("max_abs"), parity.get("threshold_db"), _verdict(parity),
-        delegation.get("segments"), _undelegated(delegation),
+        _segments(delegation), _undelegated(delegation),
     ]
 
 
@@ -81,8 +90,8 @@ def render(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
             title = "Export"
         else:
             title = f"Export: {card.name}"
-            headers = ["target", "precision", "file", "size KB", "sha256", "parity PSNR dB", "max abs", "threshold dB",
-                       "parity", "segments", "ops outside delegate"]
+            headers = ["target", "precision", "file", "KB", "sha256", "parity PSNR dB", "max abs", "min dB",
+                       "parity", "delegate segments", "ops outside"]
             rows = [artifact_row(as_dict(a), folder) for a in card.artifacts]
             parts = [_model_facts(card)]
             if rows:
@@ -90,6 +99,9 @@ def render(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
                 failed = sum(1 for r in rows if isinstance(r[8], str) and "FAIL" in r[8])
                 if failed:
                     parts.append(note(f"{failed} artifact(s) failed their parity check: do not ship them", "bad"))
+                if any(not a.get("parity") and "coreml" in str(a.get("target")) for a in map(as_dict, card.artifacts)):
+                    parts.append(note("Core ML inside ExecuTorch runs only on Apple devices, so it cannot be "
+                                      "checked on this machine; run the iOS app's self-test."))
             else:
                 parts.append(note("no artifacts listed in model.json", "warn"))
         out.append(Rendered(anchor, "export", section(anchor, title, parts, subtitle=ctx.rel(path))))
