@@ -131,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     )
     _check_inputs(cfg)
     result = distill(cfg)
+    if not result.main_rank:
+        return 130 if result.interrupted else 0
     if args.json:
         print_json(_as_json(result))
         return 130 if result.interrupted else 0

@@ -61,6 +61,7 @@ class DistillResult:
     psnr_db_before: float | None = None  # held-out PSNR of the initial (warm-started) student
     eval: EvalReport | None = None
     eval_paths: list[Path] = field(default_factory=list)
+    main_rank: bool = True  # False on torchrun ranks other than 0 (they write and print nothing)
 
 
 def _load_teacher(path: Path) -> LoadedGenerator:
@@ -163,7 +164,8 @@ def distill(cfg: DistillConfig) -> DistillResult:
         loop_cfg = LoopConfig(total_steps=cfg.steps, out_dir=cfg.out_dir, save_every=cfg.save_every,
                               sample_every=cfg.sample_every, log_every=cfg.log_every, run_config=cfg.run_identity(),
                               state_meta={"command": "distill"}, desc="distill", progress=cfg.progress)
-        before = _initial_psnr(teacher.model, student, data, ctx.device) if resume_state is None else None
+        fresh = resume_state is None and ctx.is_main
+        before = _initial_psnr(teacher.model, student, data, ctx.device) if fresh else None
         loop = run_loop(task, loop_cfg, ctx, resume_state=resume_state)
         student_path = cfg.out_dir / STUDENT_FILE
         done = loop.end_step - loop.start_step
@@ -173,7 +175,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             taps=[(t.student, t.teacher) for t in taps], start_step=loop.start_step, end_step=loop.end_step,
             interrupted=loop.interrupted, seconds=loop.seconds,
             images_per_s=done * cfg.batch_size * ctx.world_size / loop.seconds if loop.seconds > 0 else 0.0,
-            last_metrics=loop.last_metrics, psnr_db_before=before,
+            last_metrics=loop.last_metrics, psnr_db_before=before, main_rank=ctx.is_main,
         )
         if ctx.is_main:
             if not loop.interrupted:
