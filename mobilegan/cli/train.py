@@ -144,5 +144,5 @@ def run(args: argparse.Namespace) -> int:
     elif result.interrupted:
         print(f"interrupted at step {result.steps}/{result.total_steps}; resume with: --resume --out {result.out}")
     else:
-        print(f"trained {result.steps} steps ({result.steps_per_s:.2f} it/s) -> {result.g_ab}, {result.g_ba}")
+        print(f"trained {result.steps} steps ({result.steady_steps_per_s:.2f} it/s after warm-up) -> {result.g_ab}, {result.g_ba}")
     return 130 if result.interrupted else 0

@@ -83,10 +83,17 @@ class LoopResult:
     last_metrics: dict[str, float]
     seconds: float
     outputs: list[Path] = field(default_factory=list)
+    train_seconds: float = 0.0  # from the end of the first step to the end of the last (no warm-up, no final save)
 
     @property
     def steps_per_s(self) -> float:
         return (self.end_step - self.start_step) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def steady_steps_per_s(self) -> float:
+        """Throughput without the first step's warm-up and the final save (0 if under 2 steps)."""
+        steps = self.end_step - self.start_step - 1
+        return steps / self.train_seconds if steps > 0 and self.train_seconds > 0 else 0.0
 
 
 def _due(completed: int, every: int) -> bool:
@@ -134,6 +141,7 @@ def run_loop(task: TrainTask, cfg: LoopConfig, ctx: DistContext, *, resume_state
     completed = start
     interrupted = False
     t0 = time.perf_counter()
+    t_first = t_last = t0
     if start >= cfg.total_steps:
         log.info("nothing to do: the run already completed %d of %d steps", start, cfg.total_steps)
     bar = tqdm(total=cfg.total_steps, initial=start, desc=cfg.desc, unit="it", dynamic_ncols=True,
@@ -144,6 +152,9 @@ def run_loop(task: TrainTask, cfg: LoopConfig, ctx: DistContext, *, resume_state
                 for step, batch in zip(range(start, cfg.total_steps), task.batches(start)):
                     last = task.train_step(batch, step)
                     completed = step + 1
+                    t_last = time.perf_counter()
+                    if step == start:
+                        t_first = t_last
                     bar.update(1)
                     bar.set_postfix(_postfix(last), refresh=False)
                     if _due(completed, cfg.log_every):
@@ -167,4 +178,5 @@ def run_loop(task: TrainTask, cfg: LoopConfig, ctx: DistContext, *, resume_state
         metrics.close()
     barrier(ctx)
     return LoopResult(start_step=start, end_step=completed, interrupted=interrupted, last_metrics=last,
-                      seconds=time.perf_counter() - t0, outputs=ckpt.outputs)
+                      seconds=time.perf_counter() - t0, outputs=ckpt.outputs,
+                      train_seconds=t_last - t_first)

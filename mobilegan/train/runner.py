@@ -40,7 +40,8 @@ class TrainResult:
     total_steps: int
     interrupted: bool
     last_metrics: dict[str, float]
-    steps_per_s: float
+    steps_per_s: float  # whole call, including warm-up and saves
+    steady_steps_per_s: float  # steps after the first, excluding saves at the end
     images_a: int
     images_b: int
     skipped_a: int
@@ -132,4 +133,5 @@ def train_cyclegan(cfg: TrainConfig, *, ctx: DistContext | None = None) -> Train
     return TrainResult(out=out, g_ab=out / "G_AB.pt", g_ba=out / "G_BA.pt", state=out / STATE_FILE,
                        start_step=res.start_step, steps=res.end_step, total_steps=total,
                        interrupted=res.interrupted, last_metrics=res.last_metrics, steps_per_s=res.steps_per_s,
+                       steady_steps_per_s=res.steady_steps_per_s,
                        images_a=len(a), images_b=len(b), skipped_a=a.skipped, skipped_b=b.skipped)
