@@ -102,6 +102,7 @@ def export_model(
     dynamic_size: bool = False,
     app: str | None = None,
     target_options: dict[str, Any] | None = None,
+    calib_images: int = CALIB_IMAGES,
 ) -> ModelCard:
     """Export a generator checkpoint to every target in ``targets`` and write ``model.json``."""
     _check_args(size, quantize)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     card = export_model(args.checkpoint, targets=targets, out_dir=args.out, size=args.size, quantize=args.quantize,
                         calib_data=args.calib_data, bundled=args.bundled, verify=args.verify,
                         dynamic_size=args.dynamic_size, app=args.app,
-                        target_options=coreml_options.options_from_args(args))
+                        target_options=coreml_options.options_from_args(args), calib_images=args.calib_count)
     if args.json:
         print_json(card.to_dict())
         return 0
