@@ -11,6 +11,6 @@ exec .venv/bin/mobilegan train \
   --data-a "$DATA/trainA" --data-b "$DATA/trainB" \
   --generator resnet_6blocks --ngf 32 \
   --size 64 --load-size 72 --batch-size 1 \
-  --steps "${STEPS:-5000}" --lambda-identity 0.1 --seed 0 \
+  --steps "${STEPS:-3000}" --lambda-identity 0.1 --seed 0 \
   --save-every 500 --sample-every 1000 --no-progress \
   --out "$OUT" "$@"

@@ -12,7 +12,7 @@ from mobilegan.cli.common import OneLineParser
 from mobilegan.version import __version__
 
 # Command modules, in help order. Each exposes register(subparsers) and sets `func`.
-COMMANDS: tuple[str, ...] = ("profile", "translate", "train", "distill", "eval", "bench", "export", "verify", "report")
+COMMANDS: tuple[str, ...] = ("profile", "translate", "train", "distill", "eval", "bench", "export", "verify", "report", "demo")
 
 DESCRIPTION = """\
 Distill CycleGAN generators into mobile students and ship them to phones.

@@ -1,0 +1,254 @@
+"""``mobilegan demo``: teacher -> distill -> export -> verify -> bench -> report, on built-in photos.
+
+By default the demo starts from the shipped teacher (``assets/demo_teacher.pt``) exactly as a
+user starts from their own ``G_AB.pt``; ``from_scratch`` trains it first with ``mobilegan
+train`` (slow on a CPU). Every stage is resumable: rerunning the same command reuses finished
+stages and continues an interrupted distillation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mobilegan.demo.photos import PHOTOS, SOURCE, DemoData, build_demo_data
+from mobilegan.demo.score import held_out, score_outputs
+from mobilegan.demo.stages import StageRunner
+from mobilegan.demo.style import __doc__ as STYLE_DOC
+from mobilegan.errors import MobileganError
+from mobilegan.utils.atomic import atomic_path, atomic_write_text
+from mobilegan.version import __version__
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).parent / "assets"
+SHIPPED_TEACHER = ASSETS / "demo_teacher.pt"
+SHIPPED_TEACHER_CARD = ASSETS / "demo_teacher.json"
+STAGES = ["data", "teacher", "distill", "export", "verify", "bench", "score", "report"]
+GRID_ROWS = 6
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    out: Path = Path("runs/demo")
+    from_scratch: bool = False
+    teacher_steps: int = 3000  # from-scratch teacher (the shipped one used the same)
+    distill_steps: int = 1500
+    distill_batch: int = 4
+    train_size: int = 64  # teacher/student training and scoring resolution
+    export_size: int = 256  # phone resolution of the exported artifacts
+    bench_runs: int = 20
+    bench_threads: tuple[int, ...] = (1, 2)
+    targets: tuple[str, ...] = ("all",)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if min(self.teacher_steps, self.distill_steps, self.distill_batch, self.bench_runs) < 1:
+            raise MobileganError("demo step counts, batch size and bench runs must be >= 1")
+        if self.train_size % 4 or self.export_size % 4 or min(self.train_size, self.export_size) <= 0:
+            raise MobileganError("demo sizes must be positive multiples of 4")
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    report: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"mobilegan": __version__, "python": platform.python_version()}
+    for pkg in ("torch", "executorch", "coremltools", "onnx", "onnxruntime", "scikit-image"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]]:
+    dest = cfg.out / "teacher" / "G_AB.pt"
+    if cfg.from_scratch:
+        from mobilegan.train import TrainConfig, train_cyclegan
+
+        tcfg = TrainConfig(data_a=str(data.train_a), data_b=str(data.train_b), out=str(cfg.out / "teacher"),
+                           generator="resnet_6blocks", ngf=32, size=cfg.train_size, load_size=cfg.train_size + 8,
+                           steps=cfg.teacher_steps, lambda_identity=0.1, seed=0, device="cpu",
+                           resume=(cfg.out / "teacher" / "train_state.pt").is_file(), progress=cfg.progress,
+                           save_every=250, sample_every=1000)
+        result = train_cyclegan(tcfg)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        return f"trained {result.steps} steps from scratch", {"checkpoint": str(result.g_ab), "from_scratch": True}
+    if not SHIPPED_TEACHER.is_file():
+        raise MobileganError(f"the shipped demo teacher is missing ({SHIPPED_TEACHER}); run `mobilegan demo --from-scratch`")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(SHIPPED_TEACHER, tmp)
+    card = json.loads(SHIPPED_TEACHER_CARD.read_text()) if SHIPPED_TEACHER_CARD.is_file() else {}
+    return "shipped teacher copied (as a user's own G_AB.pt)", {"checkpoint": str(dest), "from_scratch": False,
+                                                                  "card": card}
+
+
+def _stage_distill(cfg: DemoConfig, data: DemoData, teacher: Path) -> tuple[str, dict[str, Any]]:
+    from mobilegan.distill.config import DistillConfig
+    from mobilegan.distill.run import distill
+
+    out = cfg.out / "distill"
+    dcfg = DistillConfig(teacher=teacher, data_a=data.train_a, data_b=data.train_b, eval_data=data.test_a,
+                         out_dir=out, size=cfg.train_size, steps=cfg.distill_steps, batch_size=cfg.distill_batch,
+                         device="cpu", resume=(out / "train_state.pt").is_file(), progress=cfg.progress,
+                         save_every=250, sample_every=500)
+    result = distill(dcfg)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    detail = f"{result.end_step} steps, {result.images_per_s:.0f} img/s, student {result.student.name}"
+    return detail, {"student": str(result.student_path), "images_per_s": result.images_per_s,
+                    "psnr_db_before": result.psnr_db_before}
+
+
+def _stage_export(cfg: DemoConfig, data: DemoData, student: Path) -> tuple[str, dict[str, Any]]:
+    from mobilegan.export.pipeline import export_model
+
+    card = export_model(student, targets=list(cfg.targets), out_dir=cfg.out / "export", size=cfg.export_size,
+                        quantize="int8", calib_data=data.train_a, bundled=True)
+    arts = card.to_dict()["artifacts"]
+    return f"{len(arts)} artifacts", {"export_dir": str(cfg.out / "export"),
+                                      "artifacts": [f"{a['target']} {a['precision']}" for a in arts]}
+
+
+def _stage_verify(cfg: DemoConfig) -> tuple[str, dict[str, Any]]:
+    from mobilegan.export.verify import verify_export
+
+    report = verify_export(cfg.out / "export")
+    if not report.ok:
+        raise MobileganError("verify failed: " + "; ".join(f"{c.file}: {c.detail}" for c in report.failed))
+    checks = [c.to_dict() for c in report.checks]
+    n_ok = sum(c.status == "ok" for c in report.checks)
+    skipped = [c.file for c in report.checks if c.status == "skipped"]
+    detail = f"{n_ok} artifact(s) re-verified against PyTorch" + (f"; cannot run here: {', '.join(skipped)}" if skipped else "")
+    return detail, {"checks": checks}
+
+
+def _stage_bench(cfg: DemoConfig, teacher: Path, student: Path) -> tuple[str, dict[str, Any]]:
+    from mobilegan.bench.core import BenchConfig, run_bench
+    from mobilegan.bench.machine import describe_machine
+    from mobilegan.bench.plot import plot_latency
+    from mobilegan.bench.results import write_results
+    from mobilegan.bench.roofline import roofline_table
+
+    bcfg = BenchConfig(size=cfg.export_size, threads=cfg.bench_threads, runs=cfg.bench_runs, warmup=3,
+                       progress=cfg.progress)
+    rows = run_bench([cfg.out / "export", student], bcfg, teacher=str(teacher))
+    macs = next((r.macs for r in rows if r.macs and not r.model.startswith("teacher")), None)
+    write_results(cfg.out / "bench.json", describe_machine(), rows,
+                  {"roofline_estimates": roofline_table(macs) if macs else []})
+    plot_latency(rows, cfg.out / "bench.png", f"median latency, {cfg.export_size}px")
+    best = min((r for r in rows if not r.model.startswith("teacher")), key=lambda r: r.median_ms)
+    return (f"{len(rows)} rows; fastest {best.runtime} {best.precision} {best.median_ms:.1f} ms "
+            f"({best.speedup_vs_teacher or 0:.1f}x teacher)", {"rows": len(rows)})
+
+
+@torch.no_grad()
+def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) -> tuple[str, dict[str, Any]]:
+    from mobilegan.checkpoints import load_generator
+    from mobilegan.distill.metrics import psnr, ssim
+    from mobilegan.inference.exported import ExportedRunner
+    from mobilegan.inference.tiling import TileConfig
+    from mobilegan.train.samples import save_image_grid
+
+    inputs, truth = held_out(data, cfg.train_size)
+    t_out = load_generator(teacher)(inputs)
+    s_out = load_generator(student)(inputs)
+    columns = {"input": inputs, "ground truth": truth, "teacher": t_out, "student": s_out}
+    card = json.loads((cfg.out / "export" / "model.json").read_text())
+    for art in card["artifacts"]:
+        path = cfg.out / "export" / art["file"]
+        if path.suffix not in (".pte", ".onnx"):
+            continue
+        runner = ExportedRunner(path)
+        tile = TileConfig(tile=max(cfg.export_size, 64), overlap=8)
+        columns[f"{art['target']} {art['precision']}"] = torch.cat([runner(inputs[i : i + 1], tile) for i in range(len(inputs))])
+    scores = {
+        "identity_vs_truth": score_outputs(inputs, inputs, truth).to_dict(),
+        "teacher_vs_truth": score_outputs(t_out, inputs, truth).to_dict(),
+        "student_vs_truth": score_outputs(s_out, inputs, truth).to_dict(),
+        "student_vs_teacher": {"psnr_db": round(float(psnr(s_out, t_out).mean()), 3),
+                               "ssim": round(float(ssim(s_out, t_out).mean()), 4)},
+    }
+    for name, out in columns.items():
+        if name not in ("input", "ground truth", "teacher", "student"):
+            scores[f"{name} vs truth"] = {"psnr_db": round(float(psnr(out, truth).mean()), 3),
+                                          "ssim": round(float(ssim(out, truth).mean()), 4)}
+    n = min(GRID_ROWS, len(inputs))
+    save_image_grid([[col[i] for col in columns.values()] for i in range(n)], cfg.out / "grid.png")
+    t, s, i = scores["teacher_vs_truth"], scores["student_vs_truth"], scores["identity_vs_truth"]
+    detail = (f"PSNR vs ground truth: identity {i['psnr_db']:.2f} dB, teacher {t['psnr_db']:.2f} dB, "
+              f"student {s['psnr_db']:.2f} dB; student vs teacher {scores['student_vs_teacher']['psnr_db']:.2f} dB")
+    return detail, {"scores": scores, "grid": {"file": "grid.png", "columns": list(columns)}}
+
+
+def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict[str, Any]], command: str) -> dict[str, Any]:
+    from mobilegan.bench.machine import describe_machine
+
+    score = results.get("score", {})
+    summary = {
+        "title": "mobilegan demo: photo -> colour-graded look, on built-in photos",
+        "data": {"source": SOURCE, "photos": [{"file": f, "credit": c} for f, c in PHOTOS],
+                 "style": (STYLE_DOC or "").strip(), "counts": results.get("data", {})},
+        "teacher": results.get("teacher", {}),
+        "scores": score.get("scores", {}),
+        "grid": score.get("grid", {}),
+        "stages": runner.summary(),
+        "commands": [command, "equivalent steps: mobilegan distill --teacher <run>/teacher/G_AB.pt --data-a <run>/data/trainA "
+                     "--data-b <run>/data/trainB --eval-data <run>/data/testA --size 64; mobilegan export <student> "
+                     "--target all --quantize int8 --bundled --calib-data <run>/data/trainA --size 256; "
+                     "mobilegan bench <run>/export <student> --teacher <teacher>"],
+        "versions": _versions(),
+        "machine": describe_machine(),
+    }
+    atomic_write_text(cfg.out / "demo.json", json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def run_demo(cfg: DemoConfig, *, command: str | None = None) -> DemoResult:
+    """Run (or resume) the whole demo into ``cfg.out``; returns where the report is."""
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    runner = StageRunner(cfg.out, STAGES)
+    command = command or " ".join(["mobilegan", "demo", *sys.argv[2:]])
+    results: dict[str, dict[str, Any]] = {}
+    data = build_demo_data(cfg.out / "data")
+    results["data"] = runner.run("data", lambda: ("built from bundled photos", {
+        "trainA": len(list(data.train_a.iterdir())), "trainB": len(list(data.train_b.iterdir())),
+        "held_out": len(list(data.test_a.iterdir()))}))
+    results["teacher"] = runner.run("teacher", lambda: _stage_teacher(cfg, data))
+    teacher = Path(results["teacher"]["checkpoint"])
+    results["distill"] = runner.run("distill", lambda: _stage_distill(cfg, data, teacher))
+    student = Path(results["distill"]["student"])
+    results["export"] = runner.run("export", lambda: _stage_export(cfg, data, student))
+    results["verify"] = runner.run("verify", lambda: _stage_verify(cfg))
+    results["bench"] = runner.run("bench", lambda: _stage_bench(cfg, teacher, student))
+    results["score"] = runner.run("score", lambda: _stage_score(cfg, data, teacher, student))
+    summary = _write_summary(cfg, runner, results, command)
+
+    def report() -> tuple[str, dict[str, Any]]:
+        from mobilegan.report import build_report
+
+        path = build_report(cfg.out, title=summary["title"])
+        return str(path), {"report": str(path)}
+
+    runner.records.pop("report", None)  # the report always reflects the latest state
+    results["report"] = runner.run("report", report)
+    summary = _write_summary(cfg, runner, results, command)
+    return DemoResult(out=cfg.out, report=Path(results["report"]["report"]), summary=summary)

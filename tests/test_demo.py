@@ -1,0 +1,79 @@
+"""A shortened demo end to end: data -> teacher -> distill -> export -> verify -> bench -> score -> report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mobilegan.checkpoints import load_generator_checkpoint
+from mobilegan.demo.pipeline import SHIPPED_TEACHER, SHIPPED_TEACHER_CARD, STAGES, DemoConfig, run_demo
+from mobilegan.demo.photos import DemoDataConfig, build_demo_data
+from mobilegan.demo.score import score_generator
+from mobilegan.demo.style import stylize
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    cfg = DemoConfig(out=out, from_scratch=not SHIPPED_TEACHER.is_file(), teacher_steps=4, distill_steps=6,
+                     distill_batch=2, export_size=64, bench_runs=2, bench_threads=(1,), progress=False)
+    run_demo(cfg, command="pytest shortened demo")
+    return out
+
+
+def test_demo_writes_every_stage_and_report(demo_run: Path) -> None:
+    summary = json.loads((demo_run / "demo.json").read_text())
+    assert [s["name"] for s in summary["stages"]] == STAGES
+    assert all(s["status"] == "done" for s in summary["stages"])
+    scores = summary["scores"]
+    for key in ("identity_vs_truth", "teacher_vs_truth", "student_vs_truth", "student_vs_teacher"):
+        assert scores[key]["psnr_db"] > 0
+    card = json.loads((demo_run / "export" / "model.json").read_text())
+    targets = {(a["target"], a["precision"]) for a in card["artifacts"]}
+    assert {("executorch", "fp32"), ("executorch", "int8"), ("onnx", "fp32")} <= targets
+    assert any(t == "coreml" for t, _ in targets)
+    assert all(a["parity"] and a["parity"]["psnr_db"] >= a["parity"]["threshold_db"] for a in card["artifacts"]
+               if a.get("parity"))
+    bench = json.loads((demo_run / "bench.json").read_text())
+    assert any(r["model"].startswith("teacher:") for r in bench["rows"])
+    html = (demo_run / "report.html").read_text()
+    assert "data:image/png;base64," in html and "ground truth" in html
+    assert summary["grid"]["columns"][:4] == ["input", "ground truth", "teacher", "student"]
+
+
+def test_demo_resumes_finished_stages(demo_run: Path) -> None:
+    before = json.loads((demo_run / "stages.json").read_text())
+    cfg = DemoConfig(out=demo_run, from_scratch=not SHIPPED_TEACHER.is_file(), teacher_steps=4, distill_steps=6,
+                     distill_batch=2, export_size=64, bench_runs=2, bench_threads=(1,), progress=False)
+    run_demo(cfg, command="pytest rerun")
+    after = {r["name"]: r for r in json.loads((demo_run / "stages.json").read_text())}
+    for rec in before:
+        if rec["name"] != "report":
+            assert after[rec["name"]]["seconds"] == rec["seconds"], f"{rec['name']} ran again"
+
+
+def test_demo_data_is_unpaired_and_held_out(tmp_path: Path) -> None:
+    data = build_demo_data(tmp_path / "d", DemoDataConfig(per_photo=3, holdout_per_photo=2))
+    a = {p.read_bytes() for p in data.train_a.iterdir()}
+    held = {p.read_bytes() for p in data.test_a.iterdir()}
+    assert len(a) == 12 and len(held) == 8 and not (a & held)
+    import numpy as np
+    from PIL import Image
+
+    first = sorted(data.test_a.iterdir())[0]
+    truth = np.asarray(Image.open(data.test_b_truth / first.name), dtype=np.float64)
+    expected = np.clip(np.rint(stylize(np.asarray(Image.open(first))) * 255), 0, 255)
+    assert np.abs(truth - expected).max() <= 1
+
+
+@pytest.mark.skipif(not SHIPPED_TEACHER.is_file(), reason="no shipped demo teacher in this checkout")
+def test_shipped_teacher_beats_identity_by_3db(tmp_path: Path) -> None:
+    card = json.loads(SHIPPED_TEACHER_CARD.read_text())
+    loaded = load_generator_checkpoint(SHIPPED_TEACHER)
+    assert SHIPPED_TEACHER.stat().st_size <= 10 * 1024 * 1024
+    data = build_demo_data(tmp_path / "d")
+    score = score_generator(loaded.model, data, card["size"])
+    assert score.gain_db >= 3.0, score
+    assert abs(score.psnr_db - card["scores"]["psnr_db"]) < 0.05  # the committed numbers are reproducible
