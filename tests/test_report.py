@@ -81,7 +81,8 @@ def _bench(folder: Path) -> None:
             p10_ms=27.5, p90_ms=34.0, runs=30, source="device", device="Pixel 8a", extra={"example": True}),
     ]
     write_results(folder / "bench.json", {"device": "host: test cpu (2 cores)", "os": "Linux"}, rows)
-    _png(folder / "bench.png", (30, 20), (0, 0, 200))
+    _png(folder / "bench.png", (31, 21), (0, 0, 200))  # the same rows as bench.json: redrawn, not embedded
+    _png(folder / "bench_sweep.png", (30, 20), (0, 0, 200))
 
 
 def _demo(folder: Path) -> None:
@@ -90,10 +91,15 @@ def _demo(folder: Path) -> None:
         "title": "Demo run",
         "data": {"source": "scikit-image sample photos", "style": "warm grade",
                  "photos": [{"file": "astronaut.png", "credit": EVIL}], "counts": {"train_a": 64, "test": 8}},
-        "scores": {"teacher_vs_truth": {"psnr_db": 27.75, "ssim": 0.91},
-                   "student_vs_truth": {"psnr_db": 26.5, "ssim": 0.89},
+        "scores": {"identity_vs_truth": {"psnr_db": 21.25, "ssim": 0.8, "identity_psnr_db": 21.25,
+                                         "identity_ssim": 0.8, "images": 8, "gain_db": 0.0},
+                   "teacher_vs_truth": {"psnr_db": 27.75, "ssim": 0.91, "identity_psnr_db": 21.25,
+                                        "identity_ssim": 0.8, "images": 8, "gain_db": 6.5},
+                   "student_vs_truth": {"psnr_db": 26.5, "ssim": 0.89, "images": 8},
                    "student_vs_teacher": {"psnr_db": 33.0, "ssim": 0.97},
-                   "identity_vs_truth": {"psnr_db": 21.25, "ssim": 0.8}},
+                   "executorch fp32 vs truth": {"psnr_db": 26.375, "ssim": 0.88}},
+        "teacher": {"checkpoint": "teacher/G_AB.pt", "from_scratch": False,
+                    "card": {"seed": 1234, "command": "mobilegan train --steps 4000", "scores": {"psnr_db": 27.7}}},
         "grid": {"file": "grid.png", "columns": ["input", "ground truth", "teacher", "student", "executorch fp32"]},
         "stages": [{"name": "distill", "seconds": 61.5, "status": "done", "detail": "300 steps"},
                    {"name": "bench", "seconds": 4.0, "status": "skipped", "detail": EVIL}],
@@ -167,7 +173,10 @@ def test_every_section_is_rendered(report: str) -> None:
     assert "CycleGAN training run" in report and "Student vs teacher" in report
     for label in ("input", "ground truth", "teacher", "student", "executorch fp32"):
         assert f"<div>{label}</div>" in report  # grid column labels
-    assert "+6.50 dB" in report and "+5.25 dB" in report  # teacher / student gain over identity
+    # gain over identity: given (teacher), computed (student, exported artifact), none for student vs teacher
+    assert "+6.50 dB" in report and "+5.25 dB" in report and "+5.12 dB" in report
+    assert "identity PSNR dB" not in report  # per-row copies of the baseline are folded into one row
+    assert "mobilegan train --steps 4000" in report and "card / scores / PSNR dB" in report  # teacher card
     assert "31.25 dB" in report and "87.5x" in report  # eval PSNR and params ratio
     assert "mobilegan distill --teacher teacher.pt --steps 300" in re.search(r"<pre>(.*?)</pre>", report, re.S)[1]
     assert "executorch" in report and "1.5.1" in report and "61.5" in report
@@ -176,10 +185,10 @@ def test_every_section_is_rendered(report: str) -> None:
 
 def test_images_are_embedded_pngs_and_the_newest_sample_is_shown(report: str) -> None:
     sizes = _embedded_sizes(report)
-    # demo grid, loss chart, newest sample, eval grid, bench chart, bench.png
+    # demo grid, loss chart, newest sample, eval grid, bench chart, bench_sweep.png
     assert len(sizes) == 6
     assert DEMO_GRID_SIZE in sizes and NEW_SAMPLE_SIZE in sizes and (30, 20) in sizes
-    assert OLD_SAMPLE_SIZE not in sizes
+    assert OLD_SAMPLE_SIZE not in sizes and (31, 21) not in sizes
 
 
 def test_no_external_urls_or_scripts(report: str) -> None:

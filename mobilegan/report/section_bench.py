@@ -68,9 +68,12 @@ def _machine(machine: dict[str, Any]) -> Raw:
     return key_values(pairs)
 
 
-def _pictures(path: Path, ctx: RenderContext) -> list[str]:
+def _pictures(folder: Path, ctx: RenderContext, skip_stems: set[str]) -> list[str]:
+    """``bench*.png`` in ``folder``, except those named like a results file (the same rows, redrawn above)."""
     out: list[str] = []
-    for png in sorted(path.parent.glob("bench*.png")):
+    for png in sorted(folder.glob("bench*.png")):
+        if png.stem in skip_stems:
+            continue
         out.append(embed_picture(png.name, png.parent, ctx, png.stem.replace("_", " ")))
     return out
 
@@ -100,7 +103,7 @@ def render(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
             parts += [heading(3, "Machine"), _machine(machine)]
         if path.parent not in pictures_done:
             pictures_done.add(path.parent)
-            parts += _pictures(path, ctx)
+            parts += _pictures(path.parent, ctx, {p.stem for p in paths if p.parent == path.parent})
         title = "Benchmark" + (" (EXAMPLE data)" if doc.get("rows") and all(
             as_dict(r).get("example") for r in as_list(doc.get("rows"))) else "")
         out.append(Rendered(anchor, "bench", section(anchor, title, parts, subtitle=ctx.rel(path))))

@@ -6,6 +6,7 @@ only when its keys are there.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from mobilegan.report.common import (RenderContext, Rendered, as_dict, as_float,
 from mobilegan.report.markup import Raw, badge, fmt, heading, key_values, note, pre, section, table
 
 SCORE_FIRST = ("psnr_db", "ssim")
+# Per-row copies of the identity baseline: shown once, as their own row and as the gain column.
+SCORE_HIDDEN = frozenset({"identity_psnr_db", "identity_ssim", "gain_db"})
+_VS_TRUTH = re.compile(r"vs[_ ]truth$")
 STATUS_KIND = {"done": "ok", "ok": "ok", "passed": "ok", "skipped": "muted", "resumed": "muted", "cached": "muted",
                "failed": "bad", "error": "bad", "interrupted": "warn", "warning": "warn"}
 
@@ -31,8 +35,11 @@ def _scores(doc: dict[str, Any]) -> list[str]:
     if not scores:
         return []
     keys = [k for k in SCORE_FIRST if any(k in s for s in scores.values())]
-    keys += sorted({k for s in scores.values() for k in s if k not in keys})
+    keys += sorted({k for s in scores.values() for k in s if k not in keys and k not in SCORE_HIDDEN})
     identity = as_float(as_dict(scores.get("identity_vs_truth")).get("psnr_db"))
+    if identity is None:
+        identity = next((as_float(s.get("identity_psnr_db")) for s in scores.values()
+                         if as_float(s.get("identity_psnr_db")) is not None), None)
     headers = ["comparison", *(humanize(k) for k in keys)]
     rows = []
     for name, values in scores.items():
@@ -42,7 +49,9 @@ def _scores(doc: dict[str, Any]) -> list[str]:
         headers.append("PSNR gain over doing nothing")
         for row, (name, values) in zip(rows, scores.items()):
             p = as_float(values.get("psnr_db"))
-            gain = p - identity if p is not None and name.endswith("_vs_truth") and name != "identity_vs_truth" else None
+            gain = as_float(values.get("gain_db"))
+            if gain is None and p is not None and _VS_TRUTH.search(name) and not name.startswith("identity"):
+                gain = p - identity
             row.append(f"{gain:+.2f} dB" if gain is not None else None)
     out: list[str] = [heading(3, "Scores on held-out images"), table(headers, rows, numeric=range(1, len(headers)))]
     if identity is not None:
@@ -61,6 +70,26 @@ def _data(doc: dict[str, Any]) -> list[str]:
     if photos:
         out.append(table(["photo", "credit"], [[p.get("file"), p.get("credit")] for p in photos]))
     return out
+
+
+def flat_pairs(data: dict[str, Any], prefix: str = "", depth: int = 3) -> list[tuple[str, Any]]:
+    """Scalars of a nested dict as ``(a / b, value)`` pairs; long lists and deeper levels are left out."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        name = f"{prefix}{humanize(key)}"
+        if isinstance(value, dict):
+            if depth > 1:
+                pairs += flat_pairs(value, f"{name} / ", depth - 1)
+        elif not isinstance(value, list) or len(value) <= 8:
+            pairs.append((name, value))
+    return pairs
+
+
+def _teacher(doc: dict[str, Any]) -> list[str]:
+    teacher = as_dict(doc.get("teacher"))
+    if not teacher:
+        return []
+    return [heading(3, "Teacher"), key_values(flat_pairs(teacher))]
 
 
 def _stages(doc: dict[str, Any]) -> list[str]:
@@ -104,7 +133,8 @@ def render(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
         if error is not None or not isinstance(doc, dict):
             parts: list[str] = [note(error or f"{path.name}: not a JSON object", "bad")]
         else:
-            parts = [*_grid(doc, path, ctx), *_scores(doc), *_data(doc), *_stages(doc), *_environment(doc)]
+            parts = [*_grid(doc, path, ctx), *_scores(doc), *_teacher(doc), *_data(doc), *_stages(doc),
+                     *_environment(doc)]
             if not parts:
                 parts = [note("demo.json holds none of the known parts (grid, scores, data, stages, commands)", "warn")]
         out.append(Rendered(anchor, "demo", section(anchor, "Demo", parts, subtitle=ctx.rel(path))))
