@@ -18,7 +18,7 @@ from mobilegan.cli.main import main
 from mobilegan.distill.evaluate import EvalReport, write_eval
 from mobilegan.export.model_card import ModelCard, io_spec, make_artifact, write_card
 from mobilegan.report import ReportError, build_report, render_html
-from mobilegan.report.charts import series
+from mobilegan.report.charts import _smooth, loss_curves_png, series
 from mobilegan.report.section_runs import newest_sample
 
 EVIL = "<script>alert(1)</script>"
@@ -238,6 +238,8 @@ def test_empty_or_unrelated_folder_is_a_clear_error(tmp_path: Path) -> None:
         build_report(tmp_path)
     assert not (tmp_path / "report.html").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    with pytest.raises(ReportError, match="not a folder"):
+        build_report(tmp_path / "photo.png")
 
 
 def test_broken_and_partial_inputs_are_reported_not_fatal(tmp_path: Path) -> None:
@@ -258,6 +260,17 @@ def test_series_keeps_steps_and_skips_non_numbers() -> None:
     assert set(values) == {"a", "b"}
     assert values["a"][0] == 1.0 and values["a"][1] != values["a"][1]  # NaN
     assert values["b"][1] == 2.0
+
+
+def test_smoothing_skips_gaps_and_long_logs_still_plot() -> None:
+    nan = float("nan")
+    out = _smooth([1.0, nan, 3.0, 5.0, nan, nan], 2)
+    assert out[:4] == [1.0, 1.0, 3.0, 4.0] and out[4] == 5.0 and out[5] != out[5]
+    records = [{"step": s, "G": 1.0 / s, "lr": 1e-4} for s in range(1, 5001)]
+    png = loss_curves_png(records, "long run")
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.format == "PNG" and im.width > 300
+    assert loss_curves_png([{"step": 1, "note": "text only"}], "empty") is None
 
 
 def test_newest_sample_orders_by_step_number(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "distillation logs (metrics.jsonl, samples/), eval.json, export folders (model.json), "
                        "benchmark JSON files and demo.json.", epilog=f"examples:\n  {EXAMPLES}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", metavar="RUN_DIR", help="folder with the outputs of train, distill, export, bench or demo")
+    p.add_argument("run_dir", metavar="RUN_DIR",
+                   help="folder with the outputs of train, distill, export, bench or demo")
     p.add_argument("--out", help="where to write the report (default: RUN_DIR/report.html)")
     p.add_argument("--title", help="page title (default: the demo's title or the folder name)")
     p.set_defaults(func=run)

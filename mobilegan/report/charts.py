@@ -12,6 +12,7 @@ from mobilegan.errors import MobileganError
 HOST_COLOR = "#2f6fde"
 DEVICE_COLOR = "#f79009"
 EXAMPLE_COLOR = "#c8ccd4"
+MAX_POINTS = 2000  # per curve; longer logs are thinned after smoothing
 
 
 def _plt() -> Any:
@@ -36,15 +37,25 @@ def _png(fig: Any) -> bytes:
 
 
 def _smooth(values: list[float], window: int) -> list[float]:
-    """Trailing moving average (NaNs skipped) so long noisy GAN curves stay readable."""
-    out, acc = [], []
-    for v in values:
-        acc.append(v)
-        if len(acc) > window:
-            acc.pop(0)
-        finite = [a for a in acc if math.isfinite(a)]
-        out.append(sum(finite) / len(finite) if finite else math.nan)
-    return out
+    """Trailing moving average (NaNs skipped) so long noisy GAN curves stay readable; O(n) via cumulative sums."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(v)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, v, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(finite)])
+    hi = np.arange(1, len(v) + 1)
+    lo = np.maximum(0, hi - window)
+    n = counts[hi] - counts[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(n > 0, (sums[hi] - sums[lo]) / np.maximum(n, 1), np.nan)
+    return out.tolist()
+
+
+def _thin(steps: list[float], values: dict[str, list[float]], limit: int) -> tuple[list[float], dict[str, list[float]]]:
+    """Every k-th point so that at most about ``limit`` are drawn (the chart cannot show more anyway)."""
+    k = max(1, -(-len(steps) // limit))
+    return steps[::k], {name: ys[::k] for name, ys in values.items()}
 
 
 def series(records: Sequence[dict[str, Any]]) -> tuple[list[float], dict[str, list[float]]]:
@@ -77,20 +88,24 @@ def loss_curves_png(records: Sequence[dict[str, Any]], title: str) -> bytes | No
                              gridspec_kw={"height_ratios": [3, 1][:panels]})
     ax = axes[0][0]
     window = max(1, len(steps) // 40)
-    for name, ys in (losses or lr).items():
+    shown = {name: (ys, _smooth(ys, window) if window > 1 else ys) for name, ys in (losses or lr).items()}
+    x, raw = _thin(steps, {k: v[0] for k, v in shown.items()}, MAX_POINTS)
+    _, smooth = _thin(steps, {k: v[1] for k, v in shown.items()}, MAX_POINTS)
+    for name in shown:
         if window > 1:
-            line = ax.plot(steps, ys, linewidth=0.6, alpha=0.25)[0]
-            ax.plot(steps, _smooth(ys, window), linewidth=1.6, color=line.get_color(), label=name)
+            line = ax.plot(x, raw[name], linewidth=0.6, alpha=0.25)[0]
+            ax.plot(x, smooth[name], linewidth=1.6, color=line.get_color(), label=name)
         else:
-            ax.plot(steps, ys, linewidth=1.4, marker="o" if len(steps) < 30 else None, markersize=3, label=name)
+            ax.plot(x, raw[name], linewidth=1.4, marker="o" if len(x) < 30 else None, markersize=3, label=name)
     ax.set_title(title + (f" (moving average over {window} logs)" if window > 1 else ""), fontsize=11)
     ax.set_ylabel("loss" if losses else "learning rate")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=min(4, max(1, len(losses or lr))), loc="upper right")
     if panels == 2:
         lr_ax = axes[1][0]
-        for name, ys in lr.items():
-            lr_ax.plot(steps, ys, linewidth=1.2, label=name, color="#667085")
+        lr_x, lr_values = _thin(steps, lr, MAX_POINTS)
+        for name, ys in lr_values.items():
+            lr_ax.plot(lr_x, ys, linewidth=1.2, label=name, color="#667085")
         lr_ax.set_ylabel("lr")
         lr_ax.grid(alpha=0.3)
     axes[-1][0].set_xlabel("step")

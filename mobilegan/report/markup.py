@@ -24,7 +24,8 @@ def esc(value: Any) -> str:
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """A short human rendering of a JSON value: floats to ``digits`` significant places, ``-`` for none."""
+    """A short human rendering of a JSON value: floats to ``digits`` decimals (or significant digits when
+    very large or small), ``-`` for none."""
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
