@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", nargs="?", help="generator checkpoint (default: the student of the last `mobilegan distill` here)")
     p.add_argument("--target", action="append", required=True, metavar="TARGET",
                    help="executorch, onnx, coreml, ... or all (repeatable)")
-    p.add_argument("--out", required=True, help="output folder (model.json and the artifacts)")
+    p.add_argument("--out", help="output folder (model.json and the artifacts; default: export/ next to the checkpoint)")
     p.add_argument("--size", type=image_size, default=256, help="input side in pixels, a multiple of 4 (default 256)")
     p.add_argument("--quantize", choices=("int8",), help="also write an int8 ExecuTorch program (PT2E, XNNPACK)")
     p.add_argument("--calib-data", metavar="DIR", help="images for int8 calibration and parity (default: the "
@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from mobilegan.export.pipeline import export_model
 
     targets = [t for value in args.target for t in value.split(",") if t]
+    if args.out is None:
+        from mobilegan.export.pipeline import resolve_checkpoint
+
+        args.out = str(resolve_checkpoint(args.checkpoint).parent / "export")
     card = export_model(args.checkpoint, targets=targets, out_dir=args.out, size=args.size, quantize=args.quantize,
                         calib_data=args.calib_data, bundled=args.bundled, verify=args.verify,
                         dynamic_size=args.dynamic_size, app=args.app,
