@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,17 @@ def read_checkpoint_file(path: str | os.PathLike[str]) -> Any:
     if path.suffix == SAFETENSORS_SUFFIX:
         return _read_safetensors(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns (on stderr) about pickle protocols it may not support: the error
+            # below already says what is wrong, in one line.
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):
+            raise CheckpointError(
+                f"{path}: refused to load: not a PyTorch checkpoint written by torch.save, or corrupt "
+                f"({_unsupported_global(str(exc))})"
+            ) from None
         raise CheckpointError(
             f"{path}: refused to load: the file holds objects other than tensors and plain data "
             f"({_unsupported_global(str(exc))}); only weights are loaded, never code"
