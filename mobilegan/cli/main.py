@@ -45,7 +45,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
     if rank != "0":  # under torchrun only rank 0 talks
         level = logging.WARNING
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
-    for noisy in ("torch", "coremltools", "executorch", "onnxscript", "root", "PIL"):
+    for noisy in ("torch", "coremltools", "executorch", "onnxscript", "PIL"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
