@@ -114,3 +114,19 @@ def test_existing_run_needs_resume(tmp_path: Path, images: Path, capsys) -> None
     assert main([*args, "--resume", "--lr", "0.1"]) == 2
     err = _err(capsys)
     assert "settings differ" in err and "(lr)" in err
+
+
+def test_target_macs_choice_is_printed(tmp_path: Path, images: Path, capsys) -> None:
+    from mobilegan.profile import format_count, profile_model
+
+    teacher = write_teacher(tmp_path / "G_AB.pt", "mobilegan")
+    rc = main(["distill", "--teacher", str(teacher), "--data-a", str(images), "--size", "32", "--steps", "1",
+               "--n-blocks", "2", "--target-macs", "30M", "--out", "run", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0 and f"widest width of this family within {format_count(30_000_000)} compat MACs" in out
+    student = load_generator("run/student.pt")
+    assert profile_model(student, 32).macs_compat <= 30e6
+    wider = get_config(DEFAULT_STUDENT, n_blocks=2, width=student.config.width + 0.125)
+    from mobilegan.models import build_model
+
+    assert profile_model(build_model(wider), 32).macs_compat > 30e6
