@@ -18,6 +18,7 @@ from mobilegan.checkpoints import LoadedGenerator, load_generator_checkpoint
 from mobilegan.distill.config import DistillConfig
 from mobilegan.distill.data import DistillData, held_out_images, prepare_data
 from mobilegan.distill.evaluate import EvalReport, evaluate_pair, generate, write_eval
+from mobilegan.distill.inception import InceptionUnavailable, find_inception_weights
 from mobilegan.distill.metrics import psnr
 from mobilegan.distill.student import StudentChoice, choose_student
 from mobilegan.distill.task import STUDENT_FILE, DistillTask
@@ -115,8 +116,15 @@ def distill(cfg: DistillConfig) -> DistillResult:
     """Distill ``cfg.teacher`` into a student; see :class:`DistillConfig` for every setting."""
     if cfg.resume and cfg.out_dir is None:
         raise ConfigError("--resume needs --out (the run folder to continue)")
+    if cfg.fid_real is not None:  # fail (or warn) now, not after the whole training run
+        try:
+            find_inception_weights(cfg.inception_weights)
+        except InceptionUnavailable as exc:
+            log.warning("%s", exc)
     ctx = setup_distributed(cfg.device)
     try:
+        if ctx.distributed and cfg.out_dir is None:
+            raise ConfigError("under torchrun pass --out, so that every rank uses the same run folder")
         seed_everything(cfg.seed)
         teacher = _load_teacher(cfg.teacher)
         choice = choose_student(name=cfg.student, overrides=cfg.student_overrides, target_macs=cfg.target_macs,
@@ -178,6 +186,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             last_metrics=loop.last_metrics, psnr_db_before=before, main_rank=ctx.is_main,
         )
         if ctx.is_main:
+            record_latest_student(student_path)
             if not loop.interrupted:
                 images = held_out_images(data.held_out)
                 report, t_out, s_out = evaluate_pair(teacher.model, task.student, images, size=cfg.size,
@@ -187,7 +196,6 @@ def distill(cfg: DistillConfig) -> DistillResult:
                 report.extra["psnr_db_before"] = before
                 result.eval = report
                 result.eval_paths = list(write_eval(report, images, t_out, s_out, cfg.out_dir))
-            record_latest_student(student_path)
         return result
     finally:
         teardown_distributed(ctx)
