@@ -108,6 +108,8 @@ def export_model(
     _check_args(size, quantize)
     if calib_images < 1:
         raise MobileganError(f"calib_images must be >= 1, got {calib_images}")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise MobileganError(f"--out {out_dir}: exists and is not a folder")
     chosen = resolve_targets(targets)
     path = resolve_checkpoint(checkpoint)
     loaded = load_generator_checkpoint(path)

@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 TensorFn = Callable[[torch.Tensor], torch.Tensor]
 
 
+def _needs_coreml(path: Path) -> bool:
+    """Whether a .pte names the Core ML backend (delegate ids are stored as plain strings)."""
+    try:
+        return b"CoreMLBackend" in Path(path).read_bytes()
+    except OSError:
+        return False
+
+
 def open_pte(path: Path) -> tuple[TensorFn, list[int] | None]:
     """(callable, input shape) for an ExecuTorch program."""
     try:
@@ -35,6 +43,9 @@ def open_pte(path: Path) -> tuple[TensorFn, list[int] | None]:
         program = Runtime.get().load_program(Path(path))
         method = program.load_method("forward")
     except Exception as exc:  # noqa: BLE001 - the runtime raises plain RuntimeErrors for bad files
+        if _needs_coreml(path):
+            raise MobileganError(f"{path}: this program is delegated to Core ML, which runs only on Apple devices; "
+                                 "use the XNNPACK .pte (--target executorch) or the .onnx here") from None
         raise MobileganError(f"{path}: not a loadable ExecuTorch program ({str(exc).splitlines()[0][:120]})") from None
     if method is None:
         raise MobileganError(f"{path}: the program has no forward method")
