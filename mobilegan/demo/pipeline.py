@@ -174,8 +174,8 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
     card = json.loads((cfg.out / "export" / "model.json").read_text())
     for art in card["artifacts"]:
         path = cfg.out / "export" / art["file"]
-        if path.suffix not in (".pte", ".onnx"):
-            continue
+        if art["target"] not in ("executorch", "onnx") or path.suffix not in (".pte", ".onnx"):
+            continue  # Core ML artifacts cannot run on Linux (their parity used the MIL interpreter)
         runner = ExportedRunner(path)
         tile = TileConfig(tile=max(cfg.export_size, 64), overlap=8)
         columns[f"{art['target']} {art['precision']}"] = torch.cat([runner(inputs[i : i + 1], tile) for i in range(len(inputs))])
@@ -190,8 +190,9 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
         if name not in ("input", "ground truth", "teacher", "student"):
             scores[f"{name} vs truth"] = {"psnr_db": round(float(psnr(out, truth).mean()), 3),
                                           "ssim": round(float(ssim(out, truth).mean()), 4)}
-    n = min(GRID_ROWS, len(inputs))
-    save_image_grid([[col[i] for col in columns.values()] for i in range(n)], cfg.out / "grid.png")
+    # Rows spread over the held-out set, so every photo shows up (crops are stored photo by photo).
+    rows = sorted({round(k * (len(inputs) - 1) / max(1, GRID_ROWS - 1)) for k in range(min(GRID_ROWS, len(inputs)))})
+    save_image_grid([[col[i] for col in columns.values()] for i in rows], cfg.out / "grid.png")
     t, s, i = scores["teacher_vs_truth"], scores["student_vs_truth"], scores["identity_vs_truth"]
     detail = (f"PSNR vs ground truth: identity {i['psnr_db']:.2f} dB, teacher {t['psnr_db']:.2f} dB, "
               f"student {s['psnr_db']:.2f} dB; student vs teacher {scores['student_vs_teacher']['psnr_db']:.2f} dB")
