@@ -224,6 +224,8 @@ def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict
 
 def run_demo(cfg: DemoConfig, *, command: str | None = None) -> DemoResult:
     """Run (or resume) the whole demo into ``cfg.out``; returns where the report is."""
+    if cfg.out.exists() and not cfg.out.is_dir():
+        raise MobileganError(f"--out {cfg.out}: exists and is not a folder")
     cfg.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     runner = StageRunner(cfg.out, STAGES)
