@@ -10,11 +10,12 @@ Each file then moves in with an atomic rename and ``model.json`` is written last
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,27 @@ def _previous_card(out_dir: Path) -> ModelCard | None:
         return None
 
 
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Serialise read-card / move-files / write-card of exports running at once into ``folder``.
+
+    An advisory ``flock`` on the folder itself (no lock file to leave behind); released when the
+    descriptor closes, also when the process dies. Without ``fcntl`` (Windows) each file is
+    still replaced atomically, but two concurrent exports may each drop the other's card entry.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _staged_files(staging: Path) -> list[Path]:
     return sorted(p for p in staging.rglob("*") if p.is_file() and not p.name.startswith("."))
 
@@ -123,7 +145,6 @@ def export_model(
     name = model_name(loaded.config, path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    previous = _previous_card(out)
 
     staging = Path(tempfile.mkdtemp(prefix=".export-", suffix=".tmp", dir=out))
     try:
@@ -146,9 +167,10 @@ def export_model(
             config=loaded.config.to_dict(), params=prof.params, macs=prof.macs, macs_compat=prof.macs_compat,
             size=hw, artifacts=tuple(artifacts), selftest=selftest,
         )
-        card = merge_artifacts(previous, card)
-        _commit(staging, out)
-        write_card(out, card)
+        with _folder_lock(out):  # another export into `out` may have finished meanwhile: merge its card
+            card = merge_artifacts(_previous_card(out), card)
+            _commit(staging, out)
+            write_card(out, card)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("wrote %s (%d artifact(s)) to %s", MODEL_CARD, len(card.artifacts), out)
