@@ -50,7 +50,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mobilegan.errors import MobileganError
+    from mobilegan.errors import MobileganError, is_disk_full
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line unless --debug
         if args.debug:
             raise
+        if is_disk_full(exc):
+            sys.stderr.write(f"mobilegan {args.command}: error: no space left on device ({exc}); "
+                             "free some space and rerun (train/distill: with --resume)\n")
+            return 2
         sys.stderr.write(f"mobilegan {args.command}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback and report it)\n")
         return 1
 

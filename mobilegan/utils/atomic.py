@@ -8,6 +8,7 @@ they are easy to recognise and clean.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import torch
+
+from mobilegan.errors import DiskFullError, is_disk_full
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -80,12 +83,21 @@ def _remove(path: Path) -> None:
 
 
 def atomic_write(dest: str | os.PathLike[str], writer: Callable[[IO[bytes]], Any]) -> Path:
-    """Call ``writer(fh)`` on a temporary binary file, then move it onto ``dest``."""
-    with atomic_path(dest) as tmp:
-        with open(tmp, "wb") as fh:
-            writer(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+    """Call ``writer(fh)`` on a temporary binary file, then move it onto ``dest``.
+
+    A full disk raises :class:`DiskFullError` (an ``OSError``) naming ``dest``; ``dest`` is unchanged.
+    """
+    try:
+        with atomic_path(dest) as tmp:
+            with open(tmp, "wb") as fh:
+                writer(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(errno.ENOSPC, f"no space left on device while writing {dest} "
+                                "(the previous file is unchanged)", str(dest)) from None
+        raise
     return Path(dest)
 
 
