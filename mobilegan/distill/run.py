@@ -121,6 +121,8 @@ def distill(cfg: DistillConfig) -> DistillResult:
             find_inception_weights(cfg.inception_weights)
         except InceptionUnavailable as exc:
             log.warning("%s", exc)
+    elif cfg.inception_weights is not None:
+        log.warning("--inception-weights is only used with --fid-real (FID/KID of the final evaluation); ignoring it")
     ctx = setup_distributed(cfg.device)
     try:
         if ctx.distributed and cfg.out_dir is None:
