@@ -72,6 +72,7 @@ MATRIX: list[tuple[str, str, Ok | Fails | Skips]] = [
     ("profile-unknown-model", "profile no_such_model --size 32", Fails("unknown model 'no_such_model'")),
     ("profile-size-30", "profile mobile_w0125 --size 30", Fails("multiple of 4")),
     ("profile-size-0", "profile mobile_w0125 --size 0", Fails("multiple of 4")),
+    ("profile-size-4-too-small", "profile resnet_9blocks --size 4", Fails("at least 8")),
     ("profile-safetensors", "profile {gen_st} --size 32 --json", Ok("profile_json")),
     # train
     ("train-missing-folder", "train --data-a {missing_dir} --data-b {images} " + TRAIN + " --out {out}",

@@ -16,14 +16,20 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+# Below 8 px the bottleneck is 1x1: InstanceNorm and reflection padding cannot run on it.
+MIN_IMAGE_SIZE = 8
+
+
 def image_size(text: str) -> int:
-    """A positive side length that is a multiple of 4 (two stride-2 stages)."""
+    """A side length that is a multiple of 4 (two stride-2 stages) and at least ``MIN_IMAGE_SIZE``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must be an integer, got {text!r}") from None
     if value <= 0 or value % 4:
         raise argparse.ArgumentTypeError(f"size must be a positive multiple of 4, got {value}")
+    if value < MIN_IMAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"size must be at least {MIN_IMAGE_SIZE} (the generator halves it twice), got {value}")
     return value
 
 

@@ -54,8 +54,13 @@ class GeneratorConfig:
     out_channels: int = 3
 
     def __post_init__(self) -> None:
+        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels"), reals=("width", "dropout"),
+                     bools=("depthwise", "conv_bias"))
         if self.ngf < 1 or self.n_blocks < 0:
             raise ConfigError(f"ngf must be >= 1 and n_blocks >= 0 (got ngf={self.ngf}, n_blocks={self.n_blocks})")
+        if self.in_channels < 1 or self.out_channels < 1:
+            raise ConfigError(f"in_channels and out_channels must be >= 1 "
+                              f"(got in_channels={self.in_channels}, out_channels={self.out_channels})")
         if not 0.0 < self.width <= 8.0:
             raise ConfigError(f"width multiplier must be in (0, 8] (got {self.width})")
         if self.norm not in NORMS:
@@ -95,6 +100,7 @@ class DiscriminatorConfig:
     in_channels: int = 3
 
     def __post_init__(self) -> None:
+        _check_types(self, ints=("ndf", "n_layers", "in_channels"), reals=(), bools=())
         if self.ndf < 1 or self.n_layers < 1:
             raise ConfigError(f"ndf and n_layers must be >= 1 (got ndf={self.ndf}, n_layers={self.n_layers})")
         if self.norm not in NORMS:
@@ -106,6 +112,23 @@ class DiscriminatorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DiscriminatorConfig":
         return _from_dict(cls, data)
+
+
+def _check_types(config: Any, *, ints: tuple[str, ...], reals: tuple[str, ...], bools: tuple[str, ...]) -> None:
+    """Reject wrongly typed fields (e.g. ``ngf=16.5`` or ``"64"`` from a hand-edited file) up front."""
+    name = type(config).__name__
+    for field in ints:
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name}.{field} must be an integer, got {value!r}")
+    for field in reals:
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name}.{field} must be a number, got {value!r}")
+    for field in bools:
+        value = getattr(config, field)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}.{field} must be true or false, got {value!r}")
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:
