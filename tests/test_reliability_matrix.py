@@ -341,3 +341,49 @@ def test_bad_input_matrix(case_id: str, line: str, expect: Ok | Fails | Skips, w
     assert bad.leftovers(out) == [] and bad.leftovers(world["rgb"].parent) == []
     assert not (world["evil"].parent.parent / "pwned_evil").exists()
     assert not (world["evil"].parent.parent / "pwned_plain").exists()
+
+
+# --- the same through real processes: nothing but one line reaches the terminal ----------------------
+
+SUBPROCESS_ROWS: list[tuple[str, str, str]] = [
+    ("profile-evil-pickle", "profile {evil} --size 32", "refused to load"),
+    ("train-empty-folder", "train --data-a {empty} --data-b {images} " + TRAIN + " --out {out}", "no images found"),
+    ("export-out-is-a-file", "export {gen} " + EXPORT + " --out {rgb}", "not a folder"),
+    ("translate-mlpackage-on-linux", "translate {rgb} --model {mlpackage} --out {out}", "macos"),
+    ("translate-coreml-pte-on-linux", "translate {rgb} --model {coreml_pte} --out {out}", "apple devices"),
+]
+
+
+@pytest.fixture(scope="module")
+def coreml_pte(world: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ExecuTorch program delegated to Core ML: it exports on Linux but can only run on Apple devices."""
+    from mobilegan.export.pipeline import export_model
+
+    out = tmp_path_factory.mktemp("coreml_pte")
+    card = export_model(world["gen"], targets=["executorch-coreml"], out_dir=out, size=16)
+    (artifact,) = [a for a in card.artifacts if a["file"].endswith(".pte")]
+    return out / artifact["file"]
+
+
+def test_errors_reach_the_terminal_as_one_line_in_real_processes(world: dict[str, Path], coreml_pte: Path,
+                                                                  tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from helpers_train import cli_env
+
+    procs = []
+    for case_id, line, _ in SUBPROCESS_ROWS:  # all at once: process start-up dominates
+        out = tmp_path / case_id
+        argv = [p.format(out=out, coreml_pte=coreml_pte, **world) for p in shlex.split(line)]
+        procs.append(subprocess.Popen([sys.executable, "-m", "mobilegan", *argv], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=cli_env()))
+    for (case_id, line, says), proc in zip(SUBPROCESS_ROWS, procs):
+        _, err = proc.communicate(timeout=300)
+        command = line.split()[0]
+        assert proc.returncode == 2, f"{case_id}: rc {proc.returncode}: {err[-1500:]}"
+        assert "Traceback" not in err, f"{case_id}: {err[-3000:]}"
+        ours = [x for x in err.splitlines() if x.startswith("mobilegan ")]
+        assert len(ours) == 1 and ours[0].startswith(f"mobilegan {command}: error: "), f"{case_id}: {err[-1500:]}"
+        assert says in ours[0].lower(), f"{case_id}: {ours[0]}"
+        assert _files_under(tmp_path / case_id) == [], case_id
