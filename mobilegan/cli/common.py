@@ -53,6 +53,23 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0")
+    return value
+
+
 def print_json(obj: Any) -> None:
     """Results go to stdout (logs go to stderr), so ``--json`` output pipes cleanly."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")

@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mobilegan.cli.common import image_size, non_negative_int, positive_int, print_json
+from mobilegan.cli.common import (
+    image_size,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from mobilegan.distill.config import DistillConfig
@@ -20,21 +27,6 @@ EXAMPLES = """\
   mobilegan distill --teacher G_AB.pt --data-a A/ --width 0.5 --no-depthwise --norm batch --out runs/w50"""
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0")
-    return value
 
 
 def _count(text: str) -> int:
@@ -64,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     st = p.add_argument_group("student")
     st.add_argument("--student", help=f"student preset (default {DEFAULT_STUDENT}; see `mobilegan profile --list`)")
-    st.add_argument("--width", type=_positive_float, help="width multiplier of the preset's ngf")
+    st.add_argument("--width", type=positive_float, help="width multiplier of the preset's ngf")
     st.add_argument("--n-blocks", type=non_negative_int, help="residual blocks")
     st.add_argument("--depthwise", dest="depthwise", action="store_true", default=None, help="depthwise-separable blocks")
     st.add_argument("--no-depthwise", dest="depthwise", action="store_false", help="full 3x3 conv blocks")
@@ -77,17 +69,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="do not initialise from the teacher by channel selection (only possible for non-depthwise students)")
 
     lo = p.add_argument_group("losses")
-    lo.add_argument("--lambda-recon", type=_non_negative_float, default=10.0, help="output L1 weight (default 10)")
-    lo.add_argument("--ssim", type=_non_negative_float, nargs="?", const=1.0, default=0.0, metavar="W",
+    lo.add_argument("--lambda-recon", type=non_negative_float, default=10.0, help="output L1 weight (default 10)")
+    lo.add_argument("--ssim", type=non_negative_float, nargs="?", const=1.0, default=0.0, metavar="W",
                     help="add W * (1 - SSIM) to the output term (W defaults to 1 when the flag is given)")
-    lo.add_argument("--lambda-feat", type=_non_negative_float, default=1.0, help="feature MSE weight (default 1; 0 = off)")
+    lo.add_argument("--lambda-feat", type=non_negative_float, default=1.0, help="feature MSE weight (default 1; 0 = off)")
     lo.add_argument("--taps", help="feature taps, e.g. 'down2,block4,up1' or 'block4:block5' (default: down2, 2 blocks, up1)")
-    lo.add_argument("--lambda-gan", type=_non_negative_float, default=0.0, help="adversarial weight (default 0 = off)")
+    lo.add_argument("--lambda-gan", type=non_negative_float, default=0.0, help="adversarial weight (default 0 = off)")
 
     op = p.add_argument_group("optimisation")
     op.add_argument("--steps", type=positive_int, default=2000, help="iterations (default 2000)")
     op.add_argument("--batch-size", type=positive_int, default=4, help="images per step and rank (default 4)")
-    op.add_argument("--lr", type=_positive_float, default=2e-3, help="Adam learning rate (default 2e-3; linear decay over the second half)")
+    op.add_argument("--lr", type=positive_float, default=2e-3, help="Adam learning rate (default 2e-3; linear decay over the second half)")
     op.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     op.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     op.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mobilegan.cli.common import image_size, non_negative_int, positive_int, print_json
+from mobilegan.cli.common import (
+    image_size,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from mobilegan.train.config import TrainConfig
@@ -21,15 +27,6 @@ EXAMPLES = """\
   mobilegan train --data-a A --data-b B --size 32 --steps 20 --generator resnet_6blocks --ngf 16 --out run
   torchrun --nproc_per_node 2 -m mobilegan train --data datasets/horse2zebra --out runs/h2z"""
 
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     model.add_argument("--n-blocks", type=non_negative_int, help="override the number of residual blocks")
     model.add_argument("--discriminator", default="patchgan_70", help="discriminator preset (default patchgan_70)")
     model.add_argument("--ndf", type=positive_int, help="override the discriminator's base width")
-    model.add_argument("--lambda-cycle", type=_non_negative_float, default=10.0, help="cycle L1 weight (default 10)")
-    model.add_argument("--lambda-identity", type=_non_negative_float, default=0.5,
+    model.add_argument("--lambda-cycle", type=non_negative_float, default=10.0, help="cycle L1 weight (default 10)")
+    model.add_argument("--lambda-identity", type=non_negative_float, default=0.5,
                        help="identity weight as a fraction of --lambda-cycle (default 0.5)")
     model.add_argument("--no-identity", action="store_true", help="disable the identity loss")
     model.add_argument("--pool-size", type=non_negative_int, default=50, help="fake-image history (default 50)")
