@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo); rerun to resume")
     p.add_argument("--from-scratch", action="store_true", help="train the teacher first instead of the shipped one")
-    p.add_argument("--teacher-steps", type=positive_int, default=3000, help="from-scratch teacher steps (default 3000)")
+    p.add_argument("--teacher-steps", type=positive_int, default=8000, help="from-scratch teacher steps (default 8000)")
     p.add_argument("--distill-steps", type=positive_int, default=1500, help="distillation steps (default 1500)")
     p.add_argument("--export-size", type=image_size, default=256, help="side of the exported models (default 256)")
     p.add_argument("--bench-runs", type=positive_int, default=20, help="timed runs per model (default 20)")

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from mobilegan.demo.photos import PHOTOS, SOURCE, DemoData, build_demo_data
+from mobilegan.demo.photos import PHOTOS, SOURCE, DemoData, DemoDataConfig, build_demo_data
 from mobilegan.demo.score import held_out, score_outputs
 from mobilegan.demo.stages import StageRunner
 from mobilegan.demo.style import __doc__ as STYLE_DOC
@@ -34,13 +34,14 @@ SHIPPED_TEACHER = ASSETS / "demo_teacher.pt"
 SHIPPED_TEACHER_CARD = ASSETS / "demo_teacher.json"
 STAGES = ["data", "teacher", "distill", "export", "verify", "bench", "score", "report"]
 GRID_ROWS = 6
+TEACHER_CROP = 32  # the teacher trains on 32 px crops of the 72 px files (scripts/train_demo_teacher.sh)
 
 
 @dataclass(frozen=True)
 class DemoConfig:
     out: Path = Path("runs/demo")
     from_scratch: bool = False
-    teacher_steps: int = 3000  # from-scratch teacher (the shipped one used the same)
+    teacher_steps: int = 8000  # from-scratch teacher (the shipped one used the same)
     distill_steps: int = 1500
     distill_batch: int = 4
     train_size: int = 64  # teacher/student training and scoring resolution
@@ -78,12 +79,13 @@ def _versions() -> dict[str, str]:
 
 def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]]:
     dest = cfg.out / "teacher" / "G_AB.pt"
+    data_crop = DemoDataConfig().crop
     if cfg.from_scratch:
         from mobilegan.train import TrainConfig, train_cyclegan
 
         tcfg = TrainConfig(data_a=str(data.train_a), data_b=str(data.train_b), out=str(cfg.out / "teacher"),
-                           generator="resnet_6blocks", ngf=32, size=cfg.train_size, load_size=cfg.train_size + 8,
-                           steps=cfg.teacher_steps, lambda_identity=0.1, seed=0, device="cpu",
+                           generator="resnet_6blocks", ngf=32, size=TEACHER_CROP, load_size=data_crop,
+                           steps=cfg.teacher_steps, lambda_identity=0.5, seed=0, device="cpu",
                            resume=(cfg.out / "teacher" / "train_state.pt").is_file(), progress=cfg.progress,
                            save_every=250, sample_every=1000)
         result = train_cyclegan(tcfg)
