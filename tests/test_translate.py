@@ -129,3 +129,12 @@ def test_translate_with_exported_artifacts_matches_checkpoint(tmp_path: Path, ex
     assert a.shape == b.shape == (97, 150, 3)
     psnr = 10 * np.log10(255.0**2 / max(np.mean((a - b) ** 2), 1e-12))
     assert psnr >= 35.0  # same weights; only tile borders of the fixed-size artifact differ
+
+
+def test_bad_model_leaves_no_output_folder(tmp_path: Path) -> None:
+    img = tmp_path / "x.png"
+    Image.new("RGB", (8, 8)).save(img)
+    (tmp_path / "bad.pt").write_text("not a checkpoint")
+    with pytest.raises(Exception, match="bad.pt"):
+        translate_files([str(img)], tmp_path / "bad.pt", tmp_path / "never", TranslateConfig())
+    assert not (tmp_path / "never").exists()

@@ -96,8 +96,8 @@ def translate_files(inputs: list[str], model: str | os.PathLike[str], out_dir: s
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise MobileganError(f"{out}: exists and is not a folder")
+    runner = open_runner(model, device=config.device)  # before creating anything: a bad model leaves no folder
     out.mkdir(parents=True, exist_ok=True)
-    runner = open_runner(model, device=config.device)
     result = TranslateResult()
     for src in tqdm(files, desc="translate", unit="img"):
         dest, pil_format = _output_path(src, out, config.fmt)
