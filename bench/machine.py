@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mobilegan.utils.versions import package_versions
+
 
 @dataclass(frozen=True)
 class CpuInfo:
@@ -87,14 +89,8 @@ def describe_cpu() -> CpuInfo:
 def describe_machine() -> dict[str, Any]:
     import torch
 
-    versions: dict[str, str] = {"python": platform.python_version(), "torch": str(torch.__version__)}
-    for mod in ("executorch", "onnxruntime", "coremltools"):
-        try:
-            from importlib.metadata import version
-
-            versions[mod] = version(mod)
-        except Exception:  # noqa: BLE001 - optional runtimes
-            pass
+    versions = {"python": platform.python_version(), "torch": str(torch.__version__),
+                **package_versions("executorch", "onnxruntime", "coremltools")}
     cpu = describe_cpu()
     return {
         "device": f"host: {cpu.model} ({cpu.cores} cores)",

@@ -7,7 +7,6 @@ re-check a package: Core ML on macOS, the MIL reference interpreter elsewhere.
 
 from __future__ import annotations
 
-import importlib.metadata
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import torch
 
 from mobilegan.export.coreml import CoreMLOptions, export_coreml
 from mobilegan.export.targets import ExportJob, Target, register_target
+from mobilegan.utils.versions import package_versions
 
 OPTIONS_KEY = "coreml"
 
@@ -55,9 +55,7 @@ def _executorch_coreml_export(job: ExportJob) -> list[dict[str, Any]]:
     file = f"{job.name}_coreml_{options.precision}.pte"
     lowered = export_executorch_coreml(job.generator, job.staging / file, size=job.size, options=options)
     shape = [1, 3, *job.size]
-    versions = {"torch": torch.__version__.split("+")[0]}
-    for package in ("executorch", "coremltools"):
-        versions[package] = importlib.metadata.version(package)
+    versions = {"torch": torch.__version__.split("+")[0], **package_versions("executorch", "coremltools")}
     return [make_artifact(
         target="executorch-coreml", file=file, precision=options.precision, sha256=sha256_file(lowered.path),
         size_bytes=lowered.bytes, input_spec=io_spec("image", shape), output_spec=io_spec("stylized", shape),

@@ -9,7 +9,6 @@ Each step is a named function. The exported graph takes and returns [0, 1] pixel
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from mobilegan.export.targets import ExportJob, Target, register_target, verify_
 from mobilegan.export.wrap import wrap_for_export
 from mobilegan.utils.atomic import atomic_write_bytes
 from mobilegan.utils.hashing import sha256_file
+from mobilegan.utils.versions import package_versions
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +140,7 @@ def check_bundled(path: Path, cases: int, *, atol: float = 1e-4) -> None:
 
 
 def exporter_versions() -> dict[str, str]:
-    versions = {"torch": torch.__version__}
-    for package in ("executorch", "torchao"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return versions
+    return {"torch": str(torch.__version__), **package_versions("executorch", "torchao")}
 
 
 def export_executorch(job: ExportJob) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@ and run with onnxruntime for parity. Optional dynamic height/width (multiples of
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from mobilegan.export.targets import ExportJob, Target, register_target, verify_
 from mobilegan.export.wrap import wrap_for_export
 from mobilegan.utils.atomic import atomic_path
 from mobilegan.utils.hashing import sha256_file
+from mobilegan.utils.versions import package_versions
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,7 @@ def run_onnx(path: Path, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def _versions() -> dict[str, str]:
-    versions = {"torch": torch.__version__, "opset": str(OPSET)}
-    for package in ("onnx", "onnxscript", "onnxruntime"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return versions
+    return {"torch": str(torch.__version__), "opset": str(OPSET), **package_versions("onnx", "onnxscript", "onnxruntime")}
 
 
 def export_onnx(job: ExportJob) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from mobilegan.demo.stages import StageRunner
 from mobilegan.demo.style import __doc__ as STYLE_DOC
 from mobilegan.errors import MobileganError
 from mobilegan.utils.atomic import atomic_path, atomic_write_text
+from mobilegan.utils.versions import package_versions
 from mobilegan.version import __version__
 
 log = logging.getLogger(__name__)
@@ -66,15 +67,8 @@ class DemoResult:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"mobilegan": __version__, "python": platform.python_version()}
-    for pkg in ("torch", "executorch", "coremltools", "onnx", "onnxruntime", "scikit-image"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
+    return {"mobilegan": __version__, "python": platform.python_version(),
+            **package_versions("torch", "executorch", "coremltools", "onnx", "onnxruntime", "scikit-image")}
 
 
 def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]]:
