@@ -18,6 +18,7 @@ from mobilegan.bench.timing import time_interleaved
 from mobilegan.checkpoints import load_generator_checkpoint
 from mobilegan.errors import MobileganError
 from mobilegan.profile import profile_model
+from mobilegan.utils.sizes import image_size_problem
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ class BenchConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.size <= 0 or self.size % 4:
-            raise MobileganError(f"--size must be a positive multiple of 4 (got {self.size})")
+        if problem := image_size_problem(self.size):
+            raise MobileganError(f"--size: {problem}")
         if self.runs < 1 or self.warmup < 0 or not self.threads or min(self.threads) < 1:
             raise MobileganError("--runs must be >= 1, --warmup >= 0 and --threads positive integers")
 

@@ -414,39 +414,5 @@ def _upsample_bilinear(a: OpArgs) -> np.ndarray:
     return _interp_axis(x, _bilinear_grid(x.shape[-1], ow, align, half_pixel), x.ndim - 1)
 
 
-# ---------------------------------------------------------------- compressed constants (iOS16 constexpr ops)
-
-
-def unpack_bits(packed: np.ndarray, nbits: int, count: int) -> np.ndarray:
-    """Indices packed LSB-first, byte by byte (the layout ``constexpr_lut_to_dense`` documents)."""
-    bits = np.unpackbits(np.asarray(packed, dtype=np.uint8), bitorder="little")[: nbits * count]
-    weights = (1 << np.arange(nbits)).astype(np.int64)
-    return (bits.reshape(count, nbits).astype(np.int64) * weights).sum(axis=1)
-
-
-@kernel("constexpr_lut_to_dense")
-def _lut_to_dense(a: OpArgs) -> np.ndarray:
-    lut = np.asarray(a.get("lut"))
-    shape = a.ints("shape")
-    nbits = int(round(np.log2(lut.size)))
-    idx = unpack_bits(a.get("indices"), nbits, int(np.prod(shape)))
-    return lut[idx].reshape(shape).astype(F32)
-
-
-@kernel("constexpr_affine_dequantize")
-def _affine_dequantize(a: OpArgs) -> np.ndarray:
-    q = np.asarray(a.get("quantized_data")).astype(F32)
-    axis = int(a.scalar("axis", 0)) % q.ndim
-    shape = [1] * q.ndim
-    shape[axis] = -1
-
-    def bcast(v: Any) -> np.ndarray:
-        arr = np.asarray(v).astype(F32)
-        return arr if arr.ndim == 0 else arr.reshape(shape)
-
-    return (q - bcast(a.get("zero_point"))) * bcast(a.get("scale"))
-
-
-@kernel("constexpr_cast")
-def _constexpr_cast(a: OpArgs) -> np.ndarray:
-    return np.asarray(a.get("source_val")).astype(F32)
+# Kernels for compressed constants live in their own module and register into KERNELS on import.
+from mobilegan.export import mil_ops_constexpr  # noqa: E402, F401

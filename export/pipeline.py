@@ -30,8 +30,9 @@ from mobilegan.export.wrap import wrap_for_export
 from mobilegan.models.registry import get_config, list_models
 from mobilegan.profile import profile_model
 from mobilegan.runs import latest_student
-from mobilegan.utils.atomic import atomic_path
+from mobilegan.utils.atomic import atomic_path, sweep_stale_temporaries
 from mobilegan.utils.hashing import sha256_file
+from mobilegan.utils.sizes import image_size_problem
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,8 @@ def model_name(config: Any, path: Path) -> str:
 
 
 def _check_args(size: int, quantize: str | None) -> None:
-    if size <= 0 or size % 4:
-        raise MobileganError(f"size must be a positive multiple of 4, got {size}")
+    if problem := image_size_problem(size):
+        raise MobileganError(problem)
     if quantize is not None and quantize not in QUANTIZE_CHOICES:
         raise MobileganError(f"unknown --quantize {quantize!r}; choose: {', '.join(QUANTIZE_CHOICES)}")
 
@@ -76,6 +77,20 @@ def _previous_card(out_dir: Path) -> ModelCard | None:
     except ModelCardError as exc:
         log.warning("ignoring the previous %s: %s", MODEL_CARD, exc)
         return None
+
+
+def _check_app_targets(app: str, chosen: list[str], out_dir: Path) -> None:
+    """Fail before exporting when ``--app`` cannot be served by this export (or one already in ``out_dir``)."""
+    from mobilegan.export.app_install import APP_TARGETS
+
+    if app not in APP_TARGETS:
+        raise MobileganError(f"unknown app {app!r}; choose one of: {', '.join(APP_TARGETS)}")
+    wanted = APP_TARGETS[app].targets
+    previous = _previous_card(out_dir) if out_dir.is_dir() else None
+    have = set(chosen) | {a.get("target") for a in (previous.to_dict()["artifacts"] if previous else [])}
+    if not have & set(wanted):
+        raise MobileganError(f"--app {app} runs {APP_TARGETS[app].runtime}, which this export does not produce; "
+                             f"add --target {wanted[0]}")
 
 
 @contextlib.contextmanager
@@ -133,6 +148,8 @@ def export_model(
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise MobileganError(f"--out {out_dir}: exists and is not a folder")
     chosen = resolve_targets(targets)
+    if app is not None:
+        _check_app_targets(app, [t.name for t in chosen], Path(out_dir))
     path = resolve_checkpoint(checkpoint)
     loaded = load_generator_checkpoint(path)
     generator = loaded.model.eval()
@@ -146,7 +163,8 @@ def export_model(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    staging = Path(tempfile.mkdtemp(prefix=".export-", suffix=".tmp", dir=out))
+    sweep_stale_temporaries(out, ".export-")  # staging folders of exports that were killed
+    staging = Path(tempfile.mkdtemp(prefix=f".export-{os.getpid()}-", suffix=".tmp", dir=out))
     try:
         job = ExportJob(name=name, generator=generator, reference=reference, size=hw, staging=staging,
                         calib=images.calib, test_inputs=images.test, expected=expected, quantize=quantize,

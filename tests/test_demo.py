@@ -55,17 +55,36 @@ def test_demo_resumes_finished_stages(demo_run: Path) -> None:
 
 
 def test_demo_data_is_unpaired_and_held_out(tmp_path: Path) -> None:
-    data = build_demo_data(tmp_path / "d", DemoDataConfig(per_photo=3, holdout_per_photo=2))
-    a = {p.read_bytes() for p in data.train_a.iterdir()}
-    held = {p.read_bytes() for p in data.test_a.iterdir()}
-    assert len(a) == 12 and len(held) == 8 and not (a & held)
     import numpy as np
     from PIL import Image
+
+    cfg = DemoDataConfig(blocks_per_photo=8)
+    data = build_demo_data(tmp_path / "d", cfg)
+    a = {p.read_bytes() for p in data.train_a.iterdir()}
+    b = list(data.train_b.iterdir())
+    held = [np.asarray(Image.open(p)) for p in sorted(data.test_a.iterdir())]
+    # 8 blocks per photo dealt 40% / 25% / 35%: 3 A, 2 held out, 3 B for each of the 4 photos.
+    assert (len(a), len(held), len(b)) == (12, 8, 12)
+    assert all(h.shape == (cfg.held_side, cfg.held_side, 3) for h in held)
+    # No held-out pixels inside any training A block: search each held-out image in every A block.
+    for path in data.train_a.iterdir():
+        block = np.asarray(Image.open(path))
+        windows = np.lib.stride_tricks.sliding_window_view(block, (cfg.held_side, cfg.held_side, 3))[..., 0, :, :, :]
+        for h in held:
+            assert not (windows == h).all(axis=(-3, -2, -1)).any(), f"held-out image found inside {path.name}"
 
     first = sorted(data.test_a.iterdir())[0]
     truth = np.asarray(Image.open(data.test_b_truth / first.name), dtype=np.float64)
     expected = np.clip(np.rint(stylize(np.asarray(Image.open(first))) * 255), 0, 255)
     assert np.abs(truth - expected).max() <= 1
+
+
+def test_demo_style_is_per_pixel() -> None:
+    """The ground truth of a crop must not depend on where the crop was cut (no vignette)."""
+    import numpy as np
+
+    img = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    np.testing.assert_allclose(stylize(img)[5:29, 7:31], stylize(img[5:29, 7:31]), atol=1e-6)
 
 
 @pytest.mark.skipif(not SHIPPED_TEACHER.is_file(), reason="no shipped demo teacher in this checkout")

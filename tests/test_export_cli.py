@@ -40,6 +40,12 @@ def test_size_not_multiple_of_4(capsys, ckpt: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+def test_app_without_its_runtime_fails_before_exporting(capsys, ckpt: Path, tmp_path: Path) -> None:
+    _fails(capsys, ["export", str(ckpt), "--target", "onnx", "--app", "ios", "--size", "32", "--out", str(tmp_path / "o")],
+           "add --target coreml")
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_checkpoint(capsys, tmp_path: Path) -> None:
     _fails(capsys, ["export", str(tmp_path / "nope.pt"), "--target", "onnx", "--out", str(tmp_path / "o")],
            "no such checkpoint file")

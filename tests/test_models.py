@@ -75,6 +75,18 @@ def test_discriminator_patch_output() -> None:
     assert count_params(d) == 2_764_737  # the paper's 70x70 PatchGAN with InstanceNorm
 
 
+@pytest.mark.parametrize(("name", "field"), [("patchgan_16", 16), ("patchgan_34", 34), ("patchgan_70", 70)])
+def test_patchgan_receptive_field_matches_its_name(name: str, field: int) -> None:
+    """Backprop one output patch through a copy without norms: the input area it sees is field x field."""
+    cfg = get_config(name)
+    d = create_model(name, norm="none") if cfg.norm != "none" else create_model(name)
+    x = torch.zeros(1, 3, 96, 96, requires_grad=True)
+    out = d(x)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    rows = (x.grad.abs().sum(dim=(0, 1, 3)) > 0).nonzero()
+    assert int(rows.max() - rows.min() + 1) == field
+
+
 def test_params_grow_with_width() -> None:
     counts = [count_params(create_model("mobile_w025", width=w)) for w in (0.125, 0.25, 0.5, 1.0)]
     assert counts == sorted(counts) and len(set(counts)) == 4
@@ -127,3 +139,23 @@ def test_config_round_trip() -> None:
     cfg = get_config("mobile_w025")
     assert GeneratorConfig.from_dict(cfg.to_dict()) == cfg
     assert isinstance(ResnetGenerator(cfg).config, GeneratorConfig)
+
+
+def test_global_skip_starts_near_identity_and_old_configs_load(image: torch.Tensor) -> None:
+    torch.manual_seed(0)
+    from mobilegan.train.init import init_weights
+
+    skip = init_weights(create_model("resnet_6blocks", ngf=8, global_skip=True)).eval()
+    plain = init_weights(create_model("resnet_6blocks", ngf=8)).eval()
+    with torch.no_grad():
+        y_skip, y_plain = skip(image), plain(image)
+        y_feat, _ = skip.forward_features(image)
+    assert (y_skip - image).abs().mean() < 0.5 * (y_plain - image).abs().mean()
+    assert y_skip.min() >= -1 and y_skip.max() <= 1
+    torch.testing.assert_close(y_feat, y_skip)
+    # Configs saved before the field existed load with the paper's behaviour (no skip).
+    old = get_config("resnet_6blocks").to_dict()
+    del old["global_skip"]
+    assert GeneratorConfig.from_dict(old).global_skip is False
+    with pytest.raises(ConfigError, match="global_skip"):
+        GeneratorConfig(global_skip=True, out_channels=1)

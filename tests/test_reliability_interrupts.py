@@ -160,3 +160,28 @@ def test_distill_sigint_saves_exits_130_and_resumes(tmp_path: Path, distill_inpu
     assert state["step"] == total
     logged = [r["step"] for r in read_metrics(out / "metrics.jsonl")]
     assert logged == list(range(1, total + 1))
+
+
+def test_write_killed_midway_leaves_old_file_and_next_write_sweeps_its_temporary(tmp_path: Path) -> None:
+    """SIGKILL inside an atomic write: the old file survives; the next write removes the orphan."""
+    import subprocess
+    import sys
+
+    from mobilegan.utils.atomic import atomic_write_text
+
+    dest = tmp_path / "card.json"
+    atomic_write_text(dest, "old")
+    code = (
+        "import os, signal, sys\n"
+        "from mobilegan.utils.atomic import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_text('half')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(dest)], capture_output=True, timeout=120)
+    assert proc.returncode == -9
+    orphans = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(orphans) == 1 and dest.read_text() == "old"
+    atomic_write_text(dest, "new")
+    assert dest.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["card.json"]

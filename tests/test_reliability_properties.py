@@ -36,6 +36,7 @@ def generator_configs(draw: st.DrawFn) -> GeneratorConfig:
         padding=draw(st.sampled_from(PADDINGS)),
         upsample=draw(st.sampled_from(UPSAMPLES)),
         conv_bias=draw(st.booleans()),
+        global_skip=draw(st.booleans()),
     )
 
 

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from mobilegan.utils.sizes import image_size_problem
+
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse whose usage errors are a single line (and exit code 2)."""
@@ -16,20 +18,17 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-# Below 8 px the bottleneck is 1x1: InstanceNorm and reflection padding cannot run on it.
-MIN_IMAGE_SIZE = 8
 
 
 def image_size(text: str) -> int:
-    """A side length that is a multiple of 4 (two stride-2 stages) and at least ``MIN_IMAGE_SIZE``."""
+    """A side length that is a multiple of 4 (two stride-2 stages) and at least ``MIN_IMAGE_SIZE`` (mobilegan.utils.sizes)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must be an integer, got {text!r}") from None
-    if value <= 0 or value % 4:
-        raise argparse.ArgumentTypeError(f"size must be a positive multiple of 4, got {value}")
-    if value < MIN_IMAGE_SIZE:
-        raise argparse.ArgumentTypeError(f"size must be at least {MIN_IMAGE_SIZE} (the generator halves it twice), got {value}")
+    problem = image_size_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return value
 
 

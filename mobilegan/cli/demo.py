@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo); rerun to resume")
     p.add_argument("--from-scratch", action="store_true", help="train the teacher first instead of the shipped one")
-    p.add_argument("--teacher-steps", type=positive_int, default=8000, help="from-scratch teacher steps (default 8000)")
+    p.add_argument("--teacher-steps", type=positive_int,
+                   help="from-scratch teacher steps (default: as many as the shipped teacher had)")
     p.add_argument("--distill-steps", type=positive_int, default=1500, help="distillation steps (default 1500)")
     p.add_argument("--export-size", type=image_size, default=256, help="side of the exported models (default 256)")
     p.add_argument("--bench-runs", type=positive_int, default=20, help="timed runs per model (default 20)")
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = DemoConfig(out=Path(args.out), from_scratch=args.from_scratch, teacher_steps=20, distill_steps=20,
                          export_size=64, bench_runs=3, bench_threads=(1,), progress=not args.no_progress)
     else:
-        cfg = DemoConfig(out=Path(args.out), from_scratch=args.from_scratch, teacher_steps=args.teacher_steps,
+        teacher = {} if args.teacher_steps is None else {"teacher_steps": args.teacher_steps}
+        cfg = DemoConfig(out=Path(args.out), from_scratch=args.from_scratch, **teacher,
                          distill_steps=args.distill_steps, export_size=args.export_size, bench_runs=args.bench_runs,
                          progress=not args.no_progress)
     result = run_demo(cfg)

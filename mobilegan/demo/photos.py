@@ -1,9 +1,11 @@
 """Demo data built on the spot from real photographs shipped inside scikit-image.
 
-Each photo is split along its longer side into three disjoint bands: 40% feeds domain A,
-the last 35% feeds domain B (after :func:`stylize`), the 25% between is held out for
-scoring. A and B therefore never show the same pixels (unpaired), and no held-out pixel
-is ever trained on; ``stylize(held-out A)`` is the ground truth.
+Each photo is cut into a grid of square blocks, and a seeded shuffle deals every block to
+exactly one of three sets: domain A (40%), held out for scoring (25%) or domain B (35%,
+stored after :func:`stylize`). Dealing interleaved blocks rather than whole bands keeps the
+content of A and B alike (sky, skin and fur land in both), so the only systematic difference
+between the domains is the style. A and B never show the same pixels (unpaired), no held-out
+pixel is ever trained on, and ``stylize(held-out A)`` is the ground truth.
 """
 
 from __future__ import annotations
@@ -33,11 +35,19 @@ SOURCE = "scikit-image sample data (skimage/data), bundled with the scikit-image
 
 @dataclass(frozen=True)
 class DemoDataConfig:
-    crop: int = 72  # files are crop x crop; training takes random size-px crops of them
-    per_photo: int = 80  # crops per photo and domain
-    holdout_per_photo: int = 6
+    block: int = 72  # training files are block x block; training takes random crops of them
+    held_side: int = 64  # held-out images: the centre of each held-out block, at the demo's --size
     short_side: int = 288  # photos are resized so their short side is this
+    a_fraction: float = 0.40
+    held_fraction: float = 0.25  # the rest (35%) is domain B
+    blocks_per_photo: int | None = None  # None: every block (tests use fewer)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.held_side <= self.block:
+            raise DataError(f"held_side {self.held_side} must be in 1..block ({self.block})")
+        if self.a_fraction <= 0 or self.held_fraction <= 0 or self.a_fraction + self.held_fraction >= 1:
+            raise DataError("a_fraction and held_fraction must be positive and leave room for domain B")
 
 
 @dataclass(frozen=True)
@@ -68,24 +78,25 @@ def _load(name: str, short_side: int) -> np.ndarray:
         return np.asarray(im)
 
 
-def _bands(photo: np.ndarray) -> dict[str, np.ndarray]:
-    """Split along the longer side: 40% A | 25% held out | 35% B."""
-    if photo.shape[0] > photo.shape[1]:
-        return {k: v.transpose(1, 0, 2) for k, v in _bands(photo.transpose(1, 0, 2)).items()}
-    w = photo.shape[1]
-    a_end, b_start = int(w * 0.40), int(w * 0.65)
-    return {"a": photo[:, :a_end], "hold": photo[:, a_end:b_start], "b": photo[:, b_start:]}
+def _blocks(photo: np.ndarray, side: int) -> list[np.ndarray]:
+    """Non-overlapping side x side blocks of a centred grid, row by row."""
+    h, w = photo.shape[:2]
+    rows, cols = h // side, w // side
+    if rows == 0 or cols == 0:
+        raise DataError(f"demo photo {w}x{h} is smaller than one {side} px block")
+    y0, x0 = (h - rows * side) // 2, (w - cols * side) // 2
+    return [photo[y0 + r * side : y0 + (r + 1) * side, x0 + c * side : x0 + (c + 1) * side]
+            for r in range(rows) for c in range(cols)]
 
 
-def _crops(region: np.ndarray, n: int, crop: int, rng: np.random.Generator) -> list[np.ndarray]:
-    h, w = region.shape[:2]
-    if h < crop or w < crop:
-        raise DataError(f"demo region {w}x{h} smaller than crop {crop}")
-    out = []
-    for _ in range(n):
-        y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
-        out.append(region[y : y + crop, x : x + crop])
-    return out
+def _deal(n: int, config: DemoDataConfig, rng: np.random.Generator) -> tuple[list[int], list[int], list[int]]:
+    """Shuffle block indices into (A, held out, B); every set gets at least one block."""
+    order = [int(i) for i in rng.permutation(n)]
+    n_held = max(1, round(n * config.held_fraction))
+    n_a = max(1, round(n * config.a_fraction))
+    if n_held + n_a >= n:
+        raise DataError(f"{n} blocks per photo are too few to deal into A, held out and B")
+    return order[n_held : n_held + n_a], order[:n_held], order[n_held + n_a :]
 
 
 def _write_folder(folder: Path, images: list[np.ndarray], prefix: str) -> None:
@@ -103,13 +114,15 @@ def build_demo_data(root: Path, config: DemoDataConfig = DemoDataConfig()) -> De
         return data
     rng = np.random.default_rng(config.seed)
     a, b, hold = [], [], []
+    margin = (config.block - config.held_side) // 2
     for name, _credit in PHOTOS:
-        bands = _bands(_load(name, config.short_side))
-        a += _crops(bands["a"], config.per_photo, config.crop, rng)
-        b += [to_uint8(stylize(c)) for c in _crops(bands["b"], config.per_photo, config.crop, rng)]
-        # Held-out crops at the training size (crop - 8 = the --size the demo trains at).
-        side = config.crop - 8
-        hold += _crops(bands["hold"], config.holdout_per_photo, side, rng)
+        blocks = _blocks(_load(name, config.short_side), config.block)
+        if config.blocks_per_photo is not None:
+            blocks = [blocks[int(i)] for i in sorted(rng.choice(len(blocks), config.blocks_per_photo, replace=False))]
+        a_idx, held_idx, b_idx = _deal(len(blocks), config, rng)
+        a += [blocks[i] for i in a_idx]
+        b += [to_uint8(stylize(blocks[i])) for i in b_idx]
+        hold += [blocks[i][margin : margin + config.held_side, margin : margin + config.held_side] for i in held_idx]
     for folder, images, prefix in (
         (data.train_a, a, "a"),
         (data.train_b, b, "b"),
@@ -118,5 +131,5 @@ def build_demo_data(root: Path, config: DemoDataConfig = DemoDataConfig()) -> De
     ):
         if not folder.is_dir():
             _write_folder(folder, images, prefix)
-    log.info("demo data: %d A, %d B, %d held-out crops from %d photos (%s)", len(a), len(b), len(hold), len(PHOTOS), SOURCE)
+    log.info("demo data: %d A, %d B, %d held-out blocks from %d photos (%s)", len(a), len(b), len(hold), len(PHOTOS), SOURCE)
     return data

@@ -35,14 +35,15 @@ SHIPPED_TEACHER = ASSETS / "demo_teacher.pt"
 SHIPPED_TEACHER_CARD = ASSETS / "demo_teacher.json"
 STAGES = ["data", "teacher", "distill", "export", "verify", "bench", "score", "report"]
 GRID_ROWS = 6
-TEACHER_CROP = 32  # the teacher trains on 32 px crops of the 72 px files (scripts/train_demo_teacher.sh)
+TEACHER_CROP = 32  # the teacher trains on 32 px crops of the 72 px blocks (scripts/train_demo_teacher.sh)
+TEACHER_DISCRIMINATOR = "patchgan_16"  # local colour and texture: the 70x70 one memorises 66 small blocks
 
 
 @dataclass(frozen=True)
 class DemoConfig:
     out: Path = Path("runs/demo")
     from_scratch: bool = False
-    teacher_steps: int = 8000  # from-scratch teacher (the shipped one used the same)
+    teacher_steps: int = 16000  # from-scratch teacher (the shipped one used the same)
     distill_steps: int = 1500
     distill_batch: int = 4
     train_size: int = 64  # teacher/student training and scoring resolution
@@ -73,12 +74,13 @@ def _versions() -> dict[str, str]:
 
 def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]]:
     dest = cfg.out / "teacher" / "G_AB.pt"
-    data_crop = DemoDataConfig().crop
+    data_crop = DemoDataConfig().block
     if cfg.from_scratch:
         from mobilegan.train import TrainConfig, train_cyclegan
 
         tcfg = TrainConfig(data_a=str(data.train_a), data_b=str(data.train_b), out=str(cfg.out / "teacher"),
-                           generator="resnet_6blocks", ngf=32, size=TEACHER_CROP, load_size=data_crop,
+                           generator="resnet_6blocks", ngf=32, discriminator=TEACHER_DISCRIMINATOR,
+                           size=TEACHER_CROP, load_size=data_crop,
                            steps=cfg.teacher_steps, lambda_identity=0.5, seed=0, device="cpu",
                            resume=(cfg.out / "teacher" / "train_state.pt").is_file(), progress=cfg.progress,
                            save_every=250, sample_every=1000)

@@ -1,15 +1,16 @@
 """The demo's domain-B style: a fixed, documented colour grade a small CycleGAN can learn.
 
-``stylize`` is deterministic and local-to-global (no noise), so ``stylize(A)`` is an exact
-ground truth for held-out A images. Steps, on RGB in [0, 1]:
+``stylize`` is deterministic and per-pixel (no noise, no dependence on position), so
+``stylize(A)`` is an exact ground truth for held-out A images. Steps, on RGB in [0, 1]:
 
 1. tone curve: a soft S-curve (contrast +35% around mid-grey, blended with smoothstep);
 2. split toning: teal shadows, warm highlights, weighted by luminance;
-3. saturation x1.3 around luminance;
-4. a mild vignette (corners darkened by up to 18%) relative to the image frame.
+3. saturation x1.3 around luminance.
 
-Film grain was left out on purpose: random noise cannot be predicted, so it would only add
-an irreducible error to every score.
+Film grain and a vignette were left out on purpose. Random grain cannot be predicted, so it
+would only add an irreducible error to every score. A vignette depends on where a pixel sits
+in the whole frame, which a model trained on random crops never sees, so the crops' ground
+truth would contradict itself. Everything that remains is a function of the pixel alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import numpy as np
 
 SHADOW_TINT = np.array([-0.10, 0.05, 0.14], dtype=np.float32)  # teal
 HIGHLIGHT_TINT = np.array([0.16, 0.05, -0.12], dtype=np.float32)  # warm orange
-VIGNETTE_STRENGTH = 0.18
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -37,10 +37,6 @@ def stylize(rgb: np.ndarray) -> np.ndarray:
     x = x + SHADOW_TINT * (1 - lum) ** 2 + HIGHLIGHT_TINT * lum**2
     lum = _luma(x)[..., None]
     x = lum + (x - lum) * 1.3
-    h, w = x.shape[:2]
-    yy, xx = np.meshgrid(np.linspace(-1, 1, h, dtype=np.float32), np.linspace(-1, 1, w, dtype=np.float32), indexing="ij")
-    falloff = np.clip((xx**2 + yy**2) / 2, 0, 1)[..., None]
-    x = x * (1 - VIGNETTE_STRENGTH * falloff)
     return np.clip(x, 0, 1).astype(np.float32)
 
 

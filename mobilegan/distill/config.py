@@ -8,6 +8,7 @@ from typing import Any
 
 from mobilegan.distill.losses import LossWeights
 from mobilegan.errors import ConfigError
+from mobilegan.utils.sizes import image_size_problem
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class DistillConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.size <= 0 or self.size % 4:
-            raise ConfigError(f"--size must be a positive multiple of 4 (got {self.size})")
+        if problem := image_size_problem(self.size):
+            raise ConfigError(f"--size: {problem}")
         if self.steps < 1 or self.batch_size < 1:
             raise ConfigError("--steps and --batch-size must be >= 1")
         if not self.lr > 0:

@@ -52,10 +52,15 @@ class GeneratorConfig:
     dropout: float = 0.0
     in_channels: int = 3
     out_channels: int = 3
+    # Global skip: output = clamp(input + tanh(head), -1, 1); the network starts near the identity
+    # and learns only the change. Off in the paper's generator, every preset and every foreign
+    # checkpoint. (Tried for the demo teacher: the cycle loss then holds both generators at the
+    # identity; BENCHMARKS.md has the runs.)
+    global_skip: bool = False
 
     def __post_init__(self) -> None:
         _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels"), reals=("width", "dropout"),
-                     bools=("depthwise", "conv_bias"))
+                     bools=("depthwise", "conv_bias", "global_skip"))
         if self.ngf < 1 or self.n_blocks < 0:
             raise ConfigError(f"ngf must be >= 1 and n_blocks >= 0 (got ngf={self.ngf}, n_blocks={self.n_blocks})")
         if self.in_channels < 1 or self.out_channels < 1:
@@ -71,6 +76,9 @@ class GeneratorConfig:
             raise ConfigError(f"unknown upsample {self.upsample!r}; choose one of {', '.join(UPSAMPLES)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
+        if self.global_skip and self.in_channels != self.out_channels:
+            raise ConfigError(f"global_skip needs in_channels == out_channels "
+                              f"(got {self.in_channels} and {self.out_channels})")
 
     def channels(self, mult: int) -> int:
         """Width of a stage whose paper width is ``ngf * mult``: the one place width applies."""

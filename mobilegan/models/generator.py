@@ -71,10 +71,16 @@ class ResnetGenerator(nn.Module):
             h = feats[f"block{i + 1}"] = blk(h)
         h = feats["up1"] = self.up1(h)  # (B, c2, H/2, W/2)
         h = feats["up2"] = self.up2(h)  # (B, c1, H, W)
-        return self.tanh(self.head(h)), feats
+        return self._output(x, h), feats
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) in [-1, 1] -> same
         h = self.down2(self.down1(self.stem(x)))
         h = self.blocks(h)
         h = self.up2(self.up1(h))
-        return self.tanh(self.head(h))
+        return self._output(x, h)
+
+    def _output(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        y = self.tanh(self.head(h))
+        if self.config.global_skip:
+            return torch.clamp(x + y, -1.0, 1.0)
+        return y

@@ -70,3 +70,16 @@ def mobile_w025_in() -> GeneratorConfig:
 @register_model("patchgan_70", kind="discriminator", description="70x70 PatchGAN discriminator (C64-C128-C256-C512)")
 def patchgan_70() -> DiscriminatorConfig:
     return DiscriminatorConfig(ndf=64, n_layers=3)
+
+
+@register_model("patchgan_34", kind="discriminator",
+                description="34x34 PatchGAN (C64-C128-C256): judges smaller patches, for small images or datasets")
+def patchgan_34() -> DiscriminatorConfig:
+    return DiscriminatorConfig(ndf=64, n_layers=2)
+
+
+@register_model("patchgan_16", kind="discriminator",
+                description="16x16 PatchGAN (C64-C128): local colour and texture only; suits global looks on few images")
+def patchgan_16() -> DiscriminatorConfig:
+    return DiscriminatorConfig(ndf=64, n_layers=1)
+

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mobilegan.data.transforms import MULTIPLE, PREPROCESS_MODES, AugmentConfig, Preprocess
+from mobilegan.data.transforms import PREPROCESS_MODES, AugmentConfig, Preprocess
 from mobilegan.errors import ConfigError
 from mobilegan.train.distributed import DEVICES
+from mobilegan.utils.sizes import image_size_problem
 
 # Settings that may change between a run and its --resume (they do not change the maths).
 RESUMABLE_CHANGES: frozenset[str] = frozenset(
@@ -55,8 +56,8 @@ class TrainConfig:
     command: str = ""
 
     def __post_init__(self) -> None:
-        if self.size <= 0 or self.size % MULTIPLE:
-            raise ConfigError(f"--size must be a positive multiple of {MULTIPLE} (got {self.size})")
+        if problem := image_size_problem(self.size):
+            raise ConfigError(f"--size: {problem}")
         if self.load_size is not None and self.load_size < self.size:
             raise ConfigError(f"--load-size ({self.load_size}) must be >= --size ({self.size})")
         if self.preprocess not in PREPROCESS_MODES:

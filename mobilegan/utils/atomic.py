@@ -1,8 +1,9 @@
 """Atomic file writes: a temporary file in the destination folder, fsync, then rename.
 
 A reader (or a crash, a full disk, a SIGKILL) sees either the old file or the complete new
-one, never a half-written file. Temporary names start with ``.`` and end with ``.tmp`` so
-they are easy to recognise and clean.
+one, never a half-written file. Temporary names are ``.NAME.PID.RANDOM.tmp``: easy to
+recognise, and the next write to NAME removes those a killed process (a PID no longer
+running) left behind.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def atomic_path(dest: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f"{suffix}.tmp", dir=dest.parent)
+    sweep_stale_temporaries(dest.parent, f".{dest.name}.")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=f"{suffix}.tmp", dir=dest.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # the writer creates it (file or folder)
@@ -61,11 +63,40 @@ def atomic_path(dest: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
         _remove(tmp)
 
 
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
+def sweep_stale_temporaries(folder: Path, prefix: str) -> list[Path]:
+    """Remove ``PREFIX<PID>...tmp`` entries of ``folder`` whose writing process is gone (killed mid-write)."""
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        name = path.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        rest = name[len(prefix):]
+        pid_text = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+        if pid_text and int(pid_text) != os.getpid() and not _pid_running(int(pid_text)):
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
 def _replace_dir(src: Path, dest: Path) -> None:
     if not dest.exists():
         os.replace(src, dest)
         return
-    old = dest.with_name(f".{dest.name}.old.{os.getpid()}.tmp")
+    old = dest.with_name(f".{dest.name}.{os.getpid()}.old.tmp")
     _remove(old)
     os.replace(dest, old)
     os.replace(src, dest)
