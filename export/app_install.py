@@ -60,7 +60,7 @@ def default_apps_root() -> Path:
 
 def app_model_dir(app: str, *, apps_root: Path | None = None) -> Path:
     """The folder the given app loads its model from."""
-    target = _app_target(app)
+    target = app_target(app)
     return (apps_root or default_apps_root()).joinpath(*target.model_dir)
 
 
@@ -71,7 +71,7 @@ def install_to_app(export_dir: str | Path, app: str, *, apps_root: str | Path | 
     self-test vectors), in the app's model folder. Raises :class:`MobileganError` when the
     export folder lacks what the app needs; nothing in the app changes in that case.
     """
-    target = _app_target(app)
+    target = app_target(app)
     export_dir = Path(export_dir)
     root = Path(apps_root) if apps_root is not None else default_apps_root()
     if not root.joinpath(target.model_dir[0]).is_dir():
@@ -104,7 +104,7 @@ def read_model_card(export_dir: Path) -> dict[str, Any]:
     return card
 
 
-def _app_target(app: str) -> AppTarget:
+def app_target(app: str) -> AppTarget:
     try:
         return APP_TARGETS[app]
     except KeyError:

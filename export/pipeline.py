@@ -30,7 +30,7 @@ from mobilegan.export.wrap import wrap_for_export
 from mobilegan.models.registry import get_config, list_models
 from mobilegan.profile import profile_model
 from mobilegan.runs import latest_student
-from mobilegan.utils.atomic import atomic_path, sweep_stale_temporaries
+from mobilegan.utils.atomic import atomic_path, pid_marker, sweep_stale_temporaries
 from mobilegan.utils.hashing import sha256_file
 from mobilegan.utils.sizes import image_size_problem
 
@@ -81,16 +81,14 @@ def _previous_card(out_dir: Path) -> ModelCard | None:
 
 def _check_app_targets(app: str, chosen: list[str], out_dir: Path) -> None:
     """Fail before exporting when ``--app`` cannot be served by this export (or one already in ``out_dir``)."""
-    from mobilegan.export.app_install import APP_TARGETS
+    from mobilegan.export.app_install import app_target
 
-    if app not in APP_TARGETS:
-        raise MobileganError(f"unknown app {app!r}; choose one of: {', '.join(APP_TARGETS)}")
-    wanted = APP_TARGETS[app].targets
+    target = app_target(app)
     previous = _previous_card(out_dir) if out_dir.is_dir() else None
     have = set(chosen) | {a.get("target") for a in (previous.to_dict()["artifacts"] if previous else [])}
-    if not have & set(wanted):
-        raise MobileganError(f"--app {app} runs {APP_TARGETS[app].runtime}, which this export does not produce; "
-                             f"add --target {wanted[0]}")
+    if not have & set(target.targets):
+        raise MobileganError(f"--app {app} runs {target.runtime}, which this export does not produce; "
+                             f"add --target {target.targets[0]}")
 
 
 @contextlib.contextmanager
@@ -164,7 +162,7 @@ def export_model(
     out.mkdir(parents=True, exist_ok=True)
 
     sweep_stale_temporaries(out, ".export-")  # staging folders of exports that were killed
-    staging = Path(tempfile.mkdtemp(prefix=f".export-{os.getpid()}-", suffix=".tmp", dir=out))
+    staging = Path(tempfile.mkdtemp(prefix=f".export-{pid_marker()}-", suffix=".tmp", dir=out))
     try:
         job = ExportJob(name=name, generator=generator, reference=reference, size=hw, staging=staging,
                         calib=images.calib, test_inputs=images.test, expected=expected, quantize=quantize,

@@ -18,10 +18,8 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-
-
 def image_size(text: str) -> int:
-    """A side length that is a multiple of 4 (two stride-2 stages) and at least ``MIN_IMAGE_SIZE`` (mobilegan.utils.sizes)."""
+    """An image side the generators accept (the rule: :func:`mobilegan.utils.sizes.image_size_problem`)."""
     try:
         value = int(text)
     except ValueError:

@@ -82,4 +82,3 @@ def patchgan_34() -> DiscriminatorConfig:
                 description="16x16 PatchGAN (C64-C128): local colour and texture only; suits global looks on few images")
 def patchgan_16() -> DiscriminatorConfig:
     return DiscriminatorConfig(ndf=64, n_layers=1)
-

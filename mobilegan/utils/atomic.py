@@ -1,7 +1,7 @@
 """Atomic file writes: a temporary file in the destination folder, fsync, then rename.
 
 A reader (or a crash, a full disk, a SIGKILL) sees either the old file or the complete new
-one, never a half-written file. Temporary names are ``.NAME.PID.RANDOM.tmp``: easy to
+one, never a half-written file. Temporary names are ``.NAME.pidPID.RANDOM.tmp``: easy to
 recognise, and the next write to NAME removes those a killed process (a PID no longer
 running) left behind.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +45,7 @@ def atomic_path(dest: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temporaries(dest.parent, f".{dest.name}.")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=f"{suffix}.tmp", dir=dest.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.{pid_marker()}.", suffix=f"{suffix}.tmp", dir=dest.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # the writer creates it (file or folder)
@@ -63,6 +64,9 @@ def atomic_path(dest: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
         _remove(tmp)
 
 
+_PID_MARKER = re.compile(r"pid(\d+)[.-]")
+
+
 def _pid_running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -73,8 +77,13 @@ def _pid_running(pid: int) -> bool:
     return True
 
 
+def pid_marker() -> str:
+    """``pid<PID>``: the part of a temporary name that tells :func:`sweep_stale_temporaries` its writer."""
+    return f"pid{os.getpid()}"
+
+
 def sweep_stale_temporaries(folder: Path, prefix: str) -> list[Path]:
-    """Remove ``PREFIX<PID>...tmp`` entries of ``folder`` whose writing process is gone (killed mid-write)."""
+    """Remove ``PREFIX`` + ``pid<PID>.`` (or ``-``) ... ``.tmp`` entries of ``folder`` whose writer is gone."""
     removed = []
     try:
         entries = list(folder.iterdir())
@@ -84,9 +93,8 @@ def sweep_stale_temporaries(folder: Path, prefix: str) -> list[Path]:
         name = path.name
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
-        rest = name[len(prefix):]
-        pid_text = rest[: len(rest) - len(rest.lstrip("0123456789"))]
-        if pid_text and int(pid_text) != os.getpid() and not _pid_running(int(pid_text)):
+        match = _PID_MARKER.match(name, len(prefix))
+        if match and int(match[1]) != os.getpid() and not _pid_running(int(match[1])):
             _remove(path)
             removed.append(path)
     return removed
@@ -96,7 +104,7 @@ def _replace_dir(src: Path, dest: Path) -> None:
     if not dest.exists():
         os.replace(src, dest)
         return
-    old = dest.with_name(f".{dest.name}.{os.getpid()}.old.tmp")
+    old = dest.with_name(f".{dest.name}.{pid_marker()}.old.tmp")
     _remove(old)
     os.replace(dest, old)
     os.replace(src, dest)
