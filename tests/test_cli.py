@@ -79,3 +79,27 @@ def test_console_script_bad_checkpoint_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "G_AB.pt" in proc.stderr
+
+
+HEAVY = ("torch", "numpy", "PIL", "onnxruntime", "executorch", "coremltools")
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["train", "--steps", "0", "--out", "x"],
+                                  ["distill", "--help"], ["export", "--target", "onnx", "--size", "30"]])
+def test_startup_paths_do_not_import_torch(argv: list[str]) -> None:
+    # --help, --version and argument errors must answer fast: no torch (or numpy, PIL, ...) on the way.
+    code = ("import sys\nfrom mobilegan.cli.main import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+    assert "LOADED []" in done.stderr.splitlines(), done.stderr[-2000:]
+
+
+def test_lazy_package_attributes_still_resolve() -> None:
+    import mobilegan
+    import mobilegan.models
+
+    assert mobilegan.create_model is mobilegan.models.create_model
+    assert "profile_model" in dir(mobilegan) and callable(mobilegan.load_generator)
+    with pytest.raises(AttributeError):
+        _ = mobilegan.no_such_name

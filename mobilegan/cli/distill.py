@@ -39,8 +39,7 @@ def _count(text: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from mobilegan.models.config import NORMS, PADDINGS, UPSAMPLES
-    from mobilegan.models.presets import DEFAULT_STUDENT
+    from mobilegan.models.config import DEFAULT_STUDENT, NORMS, PADDINGS, UPSAMPLES
 
     p = sub.add_parser("distill", help=HELP, description=HELP, epilog=f"examples:\n{EXAMPLES}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -14,6 +14,7 @@ UpsampleKind = Literal["transpose", "nearest_conv", "bilinear_conv"]
 NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")
 PADDINGS: tuple[str, ...] = ("reflect", "zero")
 UPSAMPLES: tuple[str, ...] = ("transpose", "nearest_conv", "bilinear_conv")
+DEFAULT_STUDENT = "mobile_w025"  # the preset distill uses by default (registered in presets.py)
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

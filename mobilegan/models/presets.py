@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from mobilegan.models.config import DiscriminatorConfig, GeneratorConfig
+from mobilegan.models.config import DEFAULT_STUDENT, DiscriminatorConfig, GeneratorConfig
 from mobilegan.models.registry import register_model
 
-# The default student: OMGD-class depthwise ResNet at ngf 16 (width 0.25), 8 blocks so it
-# stays at or below 1.4 G compat MACs at 256 px, using only ops XNNPACK fully delegates and
-# Core ML converts (BatchNorm folds into convs; zero padding; transposed-conv upsampling).
-DEFAULT_STUDENT = "mobile_w025"
+# DEFAULT_STUDENT (defined with the configs, so the CLI can name it without importing torch):
+# OMGD-class depthwise ResNet at ngf 16 (width 0.25), 8 blocks so it stays at or below 1.4 G
+# compat MACs at 256 px, using only ops XNNPACK fully delegates and Core ML converts
+# (BatchNorm folds into convs; zero padding; transposed-conv upsampling).
 MOBILE_BLOCKS = 8
 
 

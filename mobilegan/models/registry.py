@@ -76,3 +76,8 @@ def build_model(config: Config) -> nn.Module:
 def create_model(name: str, **overrides: Any) -> nn.Module:
     """Build a registered preset, e.g. ``create_model("mobile_w050", norm="batch")``."""
     return build_model(get_config(name, **overrides))
+
+
+# The presets register themselves on import; importing them here means any way into the
+# registry (``mobilegan.models.registry`` directly, or the package) sees them.
+from mobilegan.models import presets as _presets  # noqa: E402,F401
