@@ -6,7 +6,8 @@ Each app looks for its model in one fixed folder and learns everything else from
 ====== ============================================= ===========================================
 app    folder (under ``apps/``)                      what is copied
 ====== ============================================= ===========================================
-ios    ``ios/MobileGAN/Model/``                      the Core ML ``.mlpackage`` (Xcode compiles it)
+ios    ``ios/MobileGAN/Model/``                      one Core ML ``.mlpackage`` (Xcode compiles it):
+                                                     the uncompressed one, as the app loads one
 android ``android/app/src/main/assets/model/``       the ExecuTorch ``.pte`` files (fp32, int8) and
                                                      any BundledProgram ``.bpte``
 web    ``web/model/``                                the ``.onnx`` (+ its ``.onnx.data`` if any)
@@ -15,12 +16,16 @@ web    ``web/model/``                                the ``.onnx`` (+ its ``.onn
 plus ``model.json`` and the self-test vectors it names. The folder is rebuilt next to the old
 one and swapped in with one rename, so an app never sees a half-installed model and files of a
 previously installed model do not linger.
+
+The apps folder is the source tree's ``apps/`` (editable installs) or, for any install, the
+folder named by the ``MOBILEGAN_APPS_DIR`` environment variable.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +37,7 @@ from mobilegan.utils.atomic import atomic_path
 log = logging.getLogger(__name__)
 
 MODEL_CARD = "model.json"
+APPS_DIR_ENV = "MOBILEGAN_APPS_DIR"
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,11 @@ APP_TARGETS: dict[str, AppTarget] = {
 
 
 def default_apps_root() -> Path:
-    """``apps/`` of the source tree this package was installed from (editable installs)."""
+    """``$MOBILEGAN_APPS_DIR`` when set, else ``apps/`` of the source tree this package was
+    installed from (editable installs; a wheel install has no apps folder)."""
+    configured = os.environ.get(APPS_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
     return Path(__file__).resolve().parent.parent / "apps"
 
 
@@ -75,7 +85,8 @@ def install_to_app(export_dir: str | Path, app: str, *, apps_root: str | Path | 
     export_dir = Path(export_dir)
     root = Path(apps_root) if apps_root is not None else default_apps_root()
     if not root.joinpath(target.model_dir[0]).is_dir():
-        raise MobileganError(f"app folder {root / target.model_dir[0]} not found (pass the repository's apps/ folder)")
+        raise MobileganError(f"app folder {root / target.model_dir[0]} not found: point {APPS_DIR_ENV} "
+                             "at a checkout's apps/ folder (or pass apps_root)")
     card = read_model_card(export_dir)
     files = _files_to_copy(card, export_dir, target)
     dest_dir = root.joinpath(*target.model_dir)
@@ -120,6 +131,8 @@ def _files_to_copy(card: dict[str, Any], export_dir: Path, target: AppTarget) ->
             f"{export_dir / MODEL_CARD} lists no {target.runtime} artifact for the {target.name} app "
             f"(found: {', '.join(found) or 'none'}); export with --target {target.targets[0]}"
         )
+    if target.name == "ios":
+        artifacts = [_ios_artifact(artifacts)]
     files: list[str] = []
     for artifact in artifacts:
         rel = _safe_relative(artifact.get("file"), export_dir)
@@ -134,6 +147,19 @@ def _files_to_copy(card: dict[str, Any], export_dir: Path, target: AppTarget) ->
     files.append(MODEL_CARD)
     files.extend(_selftest_files(card, export_dir))
     return list(dict.fromkeys(files))  # keep order, drop duplicates
+
+
+def _ios_artifact(artifacts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one Core ML package the iOS app runs: the first without weight compression, else the first."""
+    def compressed(artifact: dict[str, Any]) -> bool:
+        coreml = artifact.get("coreml")
+        return isinstance(coreml, dict) and bool(coreml.get("weight_compression"))
+
+    chosen = next((a for a in artifacts if not compressed(a)), artifacts[0])
+    skipped = [str(a.get("file")) for a in artifacts if a is not chosen]
+    if skipped:
+        log.info("the iOS app loads one Core ML package: installing %s, not %s", chosen.get("file"), ", ".join(skipped))
+    return chosen
 
 
 def _bundled_programs(card: dict[str, Any], export_dir: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""``model.json``: the export model card (docs/model-json.md, schema version 1).
+"""``model.json``: the export model card (docs/model-json.md, schema version 2).
 
 The one writer and reader of the card. Apps and tools read the same file, so everything
 written here is checked against the schema first (:func:`validate_card`).
@@ -18,7 +18,7 @@ from mobilegan.errors import MobileganError
 from mobilegan.utils.atomic import atomic_write_text
 from mobilegan.version import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-artifact ``selftest_min_psnr_db`` replaces ``selftest.min_psnr_db``
 MODEL_CARD = "model.json"
 TARGETS = ("executorch", "onnx", "coreml", "executorch-coreml")
 PRECISIONS = ("fp32", "int8", "fp16")
@@ -26,6 +26,7 @@ _TOP_KEYS = ("schema_version", "name", "mobilegan_version", "created", "source",
              "macs_compat", "size", "artifacts")
 _ARTIFACT_KEYS = ("target", "file", "precision", "sha256", "bytes", "input", "output", "exporter")
 _IO_KEYS = ("name", "shape", "layout", "dtype", "range")
+SELFTEST_THRESHOLD = "selftest_min_psnr_db"  # per artifact, since schema version 2
 
 
 class ModelCardError(MobileganError):
@@ -71,7 +72,7 @@ class ModelCard:
             "schema_version": self.schema_version, "name": self.name, "mobilegan_version": self.mobilegan_version,
             "created": self.created, "source": self.source, "config": self.config, "params": self.params,
             "macs": self.macs, "macs_compat": self.macs_compat, "size": list(self.size),
-            "artifacts": [dict(a) for a in self.artifacts],
+            "artifacts": [with_selftest_threshold(a) for a in self.artifacts],
         }
         if self.selftest is not None:
             out["selftest"] = self.selftest
@@ -87,6 +88,17 @@ class ModelCard:
 
     def artifact(self, file: str) -> dict[str, Any] | None:
         return next((a for a in self.artifacts if a.get("file") == file), None)
+
+
+def with_selftest_threshold(artifact: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``artifact`` carrying the PSNR its on-device self-test must reach, always derived
+    afresh from its precision and I/O (``selftest.selftest_threshold_db``), so no card keeps a stale one."""
+    from mobilegan.export.selftest import selftest_threshold_db  # selftest imports torch: only when writing
+
+    out = dict(artifact)
+    if out.get("precision") in PRECISIONS:
+        out[SELFTEST_THRESHOLD] = selftest_threshold_db(out)
+    return out
 
 
 def _need(cond: bool, where: str, message: str) -> None:
@@ -128,6 +140,10 @@ def validate_card(data: Any, *, where: str = MODEL_CARD) -> None:
               at, "file must be a path inside the folder")
         _check_io(art["input"], f"{at}.input")
         _check_io(art["output"], f"{at}.output")
+        if version >= 2:
+            threshold = art.get(SELFTEST_THRESHOLD)
+            _need(isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and threshold > 0, at,
+                  f"{SELFTEST_THRESHOLD} must be a positive number (schema version 2)")
     selftest = data.get("selftest")
     if selftest is not None:
         _need(isinstance(selftest, dict), where, "selftest must be an object")

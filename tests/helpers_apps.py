@@ -152,3 +152,51 @@ def write_fake_artifacts(out: Path, targets: dict[str, list[str]], *, selftest: 
         card["selftest"] = {"inputs": ["selftest/input_0.f32"], "expected": ["selftest/expected_0.f32"]}
     (out / "model.json").write_text(json.dumps(card))
     return out
+
+
+# --- the model.json the Android JVM unit tests parse --------------------------------------------
+
+ANDROID_CARD_FIXTURE = Path(__file__).resolve().parent.parent / "apps/android/app/src/test/resources/model-card.json"
+
+
+def contract_card() -> dict[str, Any]:
+    """A model.json with one artifact of each kind the apps meet, built by the exporter's own card code."""
+    from mobilegan.export import model_card as mc
+
+    def artifact(target: str, file: str, precision: str, *, compression: str | None = None, image_io: bool = False,
+                 **extra: Any) -> dict[str, Any]:
+        def io(name: str) -> dict[str, Any]:
+            if image_io:
+                return {"name": name, "shape": [1, 3, 8, 8], "layout": "image", "dtype": "uint8", "color": "RGB",
+                        "range": [0, 255]}
+            return mc.io_spec(name, [1, 3, 8, 8])
+
+        if image_io:
+            extra["coreml"] = {"format": "mlprogram", "min_ios": 16, "compute_units": "all",
+                               "weight_compression": compression, "fp32_ops": []}
+        return mc.make_artifact(target=target, file=file, precision=precision, sha256="0" * 64, size_bytes=1,
+                                input_spec=io("image"), output_spec=io("stylized"), exporter={"torch": "2.14.1"},
+                                **extra)
+
+    artifacts = (
+        artifact("executorch", "m_fp32.pte", "fp32",
+                 bundled={"file": "m_fp32.bpte", "sha256": "0" * 64, "bytes": 1, "test_cases": 1}),
+        artifact("executorch", "m_int8.pte", "int8"),
+        artifact("onnx", "m_fp32.onnx", "fp32"),
+        artifact("coreml", "m_fp32.mlpackage", "fp32", image_io=True),
+        artifact("coreml", "m_fp16.mlpackage", "fp16", image_io=True),
+        artifact("coreml", "m_fp16_palettize6.mlpackage", "fp16", image_io=True, compression="palettize6"),
+    )
+    selftest = {"shape": [1, 3, 8, 8], "layout": "NCHW", "dtype": "float32", "range": [0, 1],
+                "inputs": ["selftest/input_0.f32"], "expected": ["selftest/expected_0.f32"]}
+    card = mc.ModelCard(name="contract", source={"checkpoint": "c.pt", "sha256": "0" * 64}, config={}, params=1,
+                        macs=1, macs_compat=1, size=(8, 8), artifacts=artifacts, selftest=selftest,
+                        created="2026-01-01T00:00:00+00:00", mobilegan_version="0")
+    data = card.to_dict()
+    mc.validate_card(data, where="contract card")
+    return data
+
+
+if __name__ == "__main__":  # regenerate the Android fixture: python tests/helpers_apps.py
+    ANDROID_CARD_FIXTURE.write_text(json.dumps(contract_card(), indent=2) + "\n")
+    print(f"wrote {ANDROID_CARD_FIXTURE}")

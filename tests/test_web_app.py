@@ -1,8 +1,10 @@
 """The web app in a real headless Chromium: self-test, one stylized photo, benchmark JSON.
 
 The page runs the exported ONNX model with onnxruntime-web (wasm); its output pixels must match
-eager PyTorch on the same photo (PSNR >= 40 dB) and its benchmark file must validate against
-apps/bench-result.schema.json. `make web-deps` installs chromium and the npm packages.
+eager PyTorch on the same photo (PSNR >= 40 dB), its benchmark file must validate against
+apps/bench-result.schema.json, the self-test must use the artifact's own threshold and pass while
+Chromium's fake camera streams, and the photo label must look disabled while its input is.
+`make web-deps` installs chromium and the npm packages.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ def test_browser_output_matches_pytorch(web_model, tmp_path: Path) -> None:
     selftest = result["selftest"]
     assert selftest["pass"] is True, selftest
     assert len(selftest["cases"]) == len(card["selftest"]["inputs"])
-    assert selftest["threshold_db"] == card["selftest"]["min_psnr_db"]["fp32"]
+    onnx = next(a for a in card["artifacts"] if a["target"] == "onnx")
+    assert selftest["threshold_db"] == onnx["selftest_min_psnr_db"] == 60
 
     # the photo through the file picker: browser pixels vs eager PyTorch
     out = result["output"]
@@ -115,6 +118,16 @@ def test_browser_output_matches_pytorch(web_model, tmp_path: Path) -> None:
         card["name"], "onnxruntime-web-wasm", "fp32", 5)
     assert row["p10_ms"] <= row["median_ms"] <= row["p90_ms"]
     assert "median of last 1" in result["latencyText"]
+
+    # the photo label (it wraps a hidden input) must look disabled while the input is
+    label = result["label"]
+    assert label["enabled"] == {"opacity": "1", "cursor": "pointer"}, label
+    assert float(label["disabled"]["opacity"]) < 1 and label["disabled"]["cursor"] == "not-allowed", label
+
+    # the self-test while the fake camera streams: camera frames pause for it and resume after
+    camera = result["camera"]
+    assert camera["report"]["pass"] is True, camera["report"]
+    assert camera["cameraButton"] == "Start camera"
 
 
 @needs_browser

@@ -62,4 +62,6 @@ dependencies {
     implementation(libs.androidx.lifecycle.runtime.ktx)
     implementation(libs.androidx.constraintlayout)
     implementation(libs.material)
+    testImplementation(libs.junit)
+    testImplementation(libs.org.json)
 }

@@ -1,4 +1,5 @@
 import CoreGraphics
+import CoreImage
 import CoreVideo
 import Foundation
 import ImageIO
@@ -19,17 +20,19 @@ final class AppModel: ObservableObject {
 
     private var model: StyleModel?
     private var latency = LatencyWindow(capacity: 30)
-    private var lastFrame: CVPixelBuffer?
+    /// The last model-size input (what the input pane shows): the benchmark reruns it.
+    private var lastInput: CVPixelBuffer?
     private var frameInFlight = false
     private let camera = CameraModel()
 
-    func load() {
+    /// Loads model.json and the Core ML model without blocking the main thread.
+    func load() async {
         do {
             guard let resources = Bundle.main.resourceURL else {
                 throw AppError.message("app bundle has no resources")
             }
             let card = try ModelCard.load(from: resources.appendingPathComponent("model.json"))
-            let loaded = try StyleModel(card: card)
+            let loaded = try await StyleModel.load(card: card)
             model = loaded
             let artifact = loaded.artifact
             modelInfo = "\(card.name) · \(artifact.file) · \(artifact.precision) · \(loaded.width)×\(loaded.height) · Core ML (Vision)"
@@ -53,10 +56,7 @@ final class AppModel: ObservableObject {
         let raw = properties?[kCGImagePropertyOrientation] as? UInt32 ?? 1
         let orientation = CGImagePropertyOrientation(rawValue: raw) ?? .up
         do {
-            let (output, ms) = try await model.stylize(cgImage: image, orientation: orientation)
-            inputImage = image
-            lastFrame = output
-            show(output: output, ms: ms)
+            show(try await model.stylize(image: CIImage(cgImage: image), orientation: orientation))
         } catch {
             report = "inference failed: \(error.localizedDescription)"
         }
@@ -72,7 +72,8 @@ final class AppModel: ObservableObject {
             return
         }
         camera.onFrame = { [weak self] frame in
-            Task { @MainActor in
+            // The task captures self weakly itself: it runs after this closure has returned.
+            Task { @MainActor [weak self] in
                 await self?.stylize(frame: frame)
             }
         }
@@ -101,20 +102,24 @@ final class AppModel: ObservableObject {
             frameInFlight = false
         }
         do {
-            // Back camera sensor is landscape: .right shows it upright in portrait.
-            let (output, ms) = try await model.stylize(pixelBuffer: frame, orientation: .right)
-            inputImage = PixelBuffers.cgImage(from: frame)
-            lastFrame = output
-            show(output: output, ms: ms)
+            let orientation = CameraModel.backCameraOrientation(for: interfaceOrientation)
+            show(try await model.stylize(image: CIImage(cvPixelBuffer: frame), orientation: orientation))
         } catch {
             report = "inference failed: \(error.localizedDescription)"
         }
     }
 
-    private func show(output: CVPixelBuffer, ms: Double) {
-        latency.add(ms)
-        outputImage = PixelBuffers.cgImage(from: output)
-        latencyText = String(format: "%.1f ms median of last %d", latency.median, latency.values.count)
+    private var interfaceOrientation: UIInterfaceOrientation {
+        let scene = UIApplication.shared.connectedScenes.compactMap { $0 as? UIWindowScene }.first
+        return scene?.interfaceOrientation ?? .portrait
+    }
+
+    private func show(_ result: Stylized) {
+        lastInput = result.input
+        inputImage = PixelBuffers.cgImage(from: result.input)
+        outputImage = PixelBuffers.cgImage(from: result.output)
+        latency.add(result.milliseconds)
+        latencyText = String(format: "%.1f ms", latency.median) + " median of last \(latency.values.count)"
     }
 
     func runSelfTest() async {
@@ -144,7 +149,7 @@ final class AppModel: ObservableObject {
             busy = false
         }
         do {
-            let frame = try lastFrame ?? PixelBuffers.makeBGRA(
+            let frame = try lastInput ?? PixelBuffers.makeBGRA(
                 fromUnitNCHW: [Float](repeating: 0.5, count: 3 * model.width * model.height),
                 width: model.width,
                 height: model.height

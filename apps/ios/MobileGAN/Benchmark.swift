@@ -28,7 +28,8 @@ struct BenchResult {
     }
 
     var summary: String {
-        String(format: "%@ %@: median %.2f ms, p10 %.2f ms, p90 %.2f ms over %d runs", model, precision, medianMs, p10Ms, p90Ms, timesMs.count)
+        let ms = { (value: Double) in String(format: "%.2f ms", value) }
+        return "\(model) \(precision): median \(ms(medianMs)), p10 \(ms(p10Ms)), p90 \(ms(p90Ms)) over \(timesMs.count) runs"
     }
 
     func jsonObject() -> [String: Any] {
@@ -95,11 +96,11 @@ struct BenchResult {
     /// Times `runs` stylizations of `frame` after `warmup` untimed ones.
     static func measure(model: StyleModel, frame: CVPixelBuffer, runs: Int, warmup: Int) async throws -> BenchResult {
         for _ in 0..<warmup {
-            _ = try await model.stylize(pixelBuffer: frame, orientation: .up)
+            _ = try await model.stylize(modelInput: frame)
         }
         var times: [Double] = []
         for _ in 0..<runs {
-            let (_, ms) = try await model.stylize(pixelBuffer: frame, orientation: .up)
+            let (_, ms) = try await model.stylize(modelInput: frame)
             times.append(ms)
         }
         return BenchResult(

@@ -1,6 +1,8 @@
 import AVFoundation
 import CoreVideo
 import Foundation
+import ImageIO
+import UIKit
 
 /// Back camera frames (32BGRA) delivered on a background queue; late frames are dropped so the
 /// model never falls behind the camera.
@@ -9,6 +11,21 @@ final class CameraModel: NSObject, AVCaptureVideoDataOutputSampleBufferDelegate 
     private let frames = DispatchQueue(label: "dev.mobilegan.camera")
     private var configured = false
     var onFrame: ((CVPixelBuffer) -> Void)?
+
+    /// How to turn a back-camera frame (sensor landscape, home button right) upright for the
+    /// current interface orientation.
+    static func backCameraOrientation(for interface: UIInterfaceOrientation) -> CGImagePropertyOrientation {
+        switch interface {
+        case .landscapeRight:
+            return .up
+        case .landscapeLeft:
+            return .down
+        case .portraitUpsideDown:
+            return .left
+        default:
+            return .right
+        }
+    }
 
     static func requestAccess() async -> Bool {
         switch AVCaptureDevice.authorizationStatus(for: .video) {

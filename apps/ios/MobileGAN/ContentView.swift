@@ -56,7 +56,7 @@ struct ContentView: View {
             .padding()
         }
         .task {
-            app.load()
+            await app.load()
         }
         .onChange(of: photo) { item in
             guard let item else {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The parts of model.json (docs/model-json.md, schema_version 1) the app uses.
+/// The parts of model.json (docs/model-json.md, schema_version 2) the app uses.
 /// Everything about the model comes from here; nothing is hard-coded.
 struct TensorSpec: Decodable {
     let name: String
@@ -10,12 +10,28 @@ struct TensorSpec: Decodable {
     let range: [Double]
 }
 
+/// One `artifacts[]` entry; `selftestMinPsnrDb` is the PSNR its on-device self-test must reach.
 struct Artifact: Decodable {
     let target: String
     let file: String
     let precision: String
     let input: TensorSpec
     let output: TensorSpec
+    let selftestMinPsnrDb: Double
+
+    enum CodingKeys: String, CodingKey {
+        case target
+        case file
+        case precision
+        case input
+        case output
+        case selftestMinPsnrDb = "selftest_min_psnr_db"
+    }
+
+    /// Name of the compiled model Xcode puts in the bundle (`<stem>.mlmodelc`).
+    var compiledStem: String {
+        (file as NSString).deletingPathExtension
+    }
 }
 
 struct SelfTestSpec: Decodable {
@@ -25,21 +41,10 @@ struct SelfTestSpec: Decodable {
     let range: [Double]
     let inputs: [String]
     let expected: [String]
-    let minPsnrDb: [String: Double]
-
-    enum CodingKeys: String, CodingKey {
-        case shape
-        case layout
-        case dtype
-        case range
-        case inputs
-        case expected
-        case minPsnrDb = "min_psnr_db"
-    }
 }
 
 struct ModelCard: Decodable {
-    static let supportedSchemaVersion = 1
+    static let supportedSchemaVersion = 2
     static let target = "coreml"
 
     let schemaVersion: Int
@@ -56,9 +61,10 @@ struct ModelCard: Decodable {
         case selftest
     }
 
-    /// The Core ML artifact (an .mlpackage that Xcode compiled into <stem>.mlmodelc).
-    var coreMLArtifact: Artifact? {
-        artifacts.first { $0.target == ModelCard.target }
+    /// The Core ML artifacts (.mlpackage files; `--app ios` installs one of them, which Xcode
+    /// compiles into <stem>.mlmodelc).
+    var coreMLArtifacts: [Artifact] {
+        artifacts.filter { $0.target == ModelCard.target }
     }
 
     static func load(from url: URL) throws -> ModelCard {
@@ -68,17 +74,24 @@ struct ModelCard: Decodable {
         } catch {
             throw AppError.message("no model.json in the app: run `mobilegan export --target coreml --app ios` and rebuild")
         }
-        let card = try JSONDecoder().decode(ModelCard.self, from: data)
-        guard card.schemaVersion == supportedSchemaVersion else {
-            throw AppError.message("model.json schema_version \(card.schemaVersion) is not \(supportedSchemaVersion)")
+        // The version first: an older card lacks fields the full decode needs.
+        let version = try JSONDecoder().decode(SchemaVersion.self, from: data).schemaVersion
+        guard version == supportedSchemaVersion else {
+            throw AppError.message("model.json schema_version \(version) is not \(supportedSchemaVersion): re-export with this mobilegan")
         }
-        guard let artifact = card.coreMLArtifact else {
+        let card = try JSONDecoder().decode(ModelCard.self, from: data)
+        guard !card.coreMLArtifacts.isEmpty else {
             throw AppError.message("model.json lists no Core ML artifact: export with --target coreml")
         }
-        guard artifact.input.layout == "image", artifact.output.layout == "image" else {
-            throw AppError.message("the iOS app needs image input and output (layout \"image\"), got \(artifact.input.layout)")
-        }
         return card
+    }
+}
+
+private struct SchemaVersion: Decodable {
+    let schemaVersion: Int
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
     }
 }
 

@@ -15,14 +15,32 @@ enum PixelBuffers {
         ))
     }
 
+    /// `image` (already upright) scaled to cover width x height and centre-cropped to it, as an
+    /// sRGB BGRA pixel buffer: the exact picture the model gets.
+    static func modelInput(from image: CIImage, width: Int, height: Int) throws -> CVPixelBuffer {
+        let extent = image.extent
+        guard !extent.isInfinite, extent.width >= 1, extent.height >= 1 else {
+            throw AppError.message("the picture is empty")
+        }
+        let scale = max(CGFloat(width) / extent.width, CGFloat(height) / extent.height)
+        let scaled = image
+            .transformed(by: CGAffineTransform(translationX: -extent.minX, y: -extent.minY))
+            .applyingFilter("CILanczosScaleTransform", parameters: [kCIInputScaleKey: scale, kCIInputAspectRatioKey: 1.0])
+        let crop = CGRect(
+            x: ((scaled.extent.width - CGFloat(width)) / 2).rounded(),
+            y: ((scaled.extent.height - CGFloat(height)) / 2).rounded(),
+            width: CGFloat(width),
+            height: CGFloat(height)
+        )
+        let cropped = scaled.cropped(to: crop).transformed(by: CGAffineTransform(translationX: -crop.minX, y: -crop.minY))
+        let buffer = try makeBuffer(width: width, height: height)
+        context.render(cropped, to: buffer, bounds: CGRect(x: 0, y: 0, width: width, height: height), colorSpace: sRGB)
+        return buffer
+    }
+
     /// NCHW RGB values in [0, 1] -> an 8-bit BGRA pixel buffer of width x height.
     static func makeBGRA(fromUnitNCHW values: [Float], width: Int, height: Int) throws -> CVPixelBuffer {
-        var buffer: CVPixelBuffer?
-        let attributes: [CFString: Any] = [kCVPixelBufferIOSurfacePropertiesKey: [:] as CFDictionary]
-        let status = CVPixelBufferCreate(kCFAllocatorDefault, width, height, kCVPixelFormatType_32BGRA, attributes as CFDictionary, &buffer)
-        guard status == kCVReturnSuccess, let pixelBuffer = buffer else {
-            throw AppError.message("could not allocate a \(width)x\(height) pixel buffer (status \(status))")
-        }
+        let pixelBuffer = try makeBuffer(width: width, height: height)
         CVPixelBufferLockBaseAddress(pixelBuffer, [])
         defer {
             CVPixelBufferUnlockBaseAddress(pixelBuffer, [])
@@ -79,7 +97,23 @@ enum PixelBuffers {
         return values
     }
 
+    private static let sRGB = CGColorSpace(name: CGColorSpace.sRGB)
+
+    private static func makeBuffer(width: Int, height: Int) throws -> CVPixelBuffer {
+        var buffer: CVPixelBuffer?
+        let attributes: [CFString: Any] = [kCVPixelBufferIOSurfacePropertiesKey: [:] as CFDictionary]
+        let status = CVPixelBufferCreate(kCFAllocatorDefault, width, height, kCVPixelFormatType_32BGRA, attributes as CFDictionary, &buffer)
+        guard status == kCVReturnSuccess, let pixelBuffer = buffer else {
+            throw AppError.message("could not allocate a \(width)x\(height) pixel buffer (status \(status))")
+        }
+        return pixelBuffer
+    }
+
+    /// [0, 1] -> 0...255, rounded; NaN (a broken vector) becomes 0 instead of trapping in UInt8(_:).
     private static func toByte(_ value: Float) -> UInt8 {
-        UInt8(max(0, min(255, (value * 255).rounded())))
+        guard !value.isNaN else {
+            return 0
+        }
+        return UInt8(max(0, min(255, (value * 255).rounded())))
     }
 }

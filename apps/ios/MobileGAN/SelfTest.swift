@@ -1,6 +1,6 @@
 import Foundation
 
-/// One compared output: PSNR in [0, 1] pixel space against selftest.min_psnr_db[precision].
+/// One compared output: PSNR in [0, 1] pixel space against the artifact's selftest_min_psnr_db.
 struct SelfTestCase: Identifiable {
     let id = UUID()
     let label: String
@@ -21,7 +21,7 @@ struct SelfTestReport {
 
     var summary: String {
         let lines = cases.map { c in
-            String(format: "%@: %.1f dB (>= %.0f) %@", c.label, c.psnrDb, c.thresholdDb, c.pass ? "pass" : "FAIL")
+            "\(c.label): \(String(format: "%.1f", c.psnrDb)) dB (>= \(String(format: "%.0f", c.thresholdDb))) \(c.pass ? "pass" : "FAIL")"
         }
         return ([pass ? "SELF-TEST PASS" : "SELF-TEST FAIL"] + lines).joined(separator: "\n")
     }
@@ -29,22 +29,20 @@ struct SelfTestReport {
 
 /// Runs the exporter's test vectors (model.json "selftest", shipped in the bundle's selftest/
 /// folder) through the Core ML model and compares with the eager PyTorch outputs. Inputs go in as
-/// 8-bit images (the model's ImageType), as a photo would.
+/// 8-bit images (the model's ImageType), as a photo would, at the model's size.
 enum SelfTest {
     static func run(model: StyleModel, resources: URL) async throws -> SelfTestReport {
         guard let spec = model.card.selftest else {
             throw AppError.message("model.json has no selftest section: re-export the model")
         }
-        guard let threshold = spec.minPsnrDb[model.artifact.precision] else {
-            throw AppError.message("selftest.min_psnr_db has no threshold for \(model.artifact.precision)")
-        }
+        let threshold = model.artifact.selftestMinPsnrDb // 8-bit image output: below the fp32 60 dB
         let count = spec.shape.reduce(1, *)
         var cases: [SelfTestCase] = []
         for (inputPath, expectedPath) in zip(spec.inputs, spec.expected) {
             let input = try toUnit(readFloats(resources.appendingPathComponent(inputPath), count: count), range: spec.range)
             let expected = try toUnit(readFloats(resources.appendingPathComponent(expectedPath), count: count), range: spec.range)
             let pixelBuffer = try PixelBuffers.makeBGRA(fromUnitNCHW: input, width: spec.shape[3], height: spec.shape[2])
-            let (output, _) = try await model.stylize(pixelBuffer: pixelBuffer, orientation: .up)
+            let (output, _) = try await model.stylize(modelInput: pixelBuffer)
             let actual = try PixelBuffers.unitNCHW(from: output)
             cases.append(SelfTestCase(label: inputPath, psnrDb: psnr(actual, expected), thresholdDb: threshold))
         }

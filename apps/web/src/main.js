@@ -1,8 +1,9 @@
 // Page wiring: model.json -> ONNX Runtime Web session; photo or camera in, stylized image out.
 // URL parameters: ?model=<folder with model.json> (default ./model/), ?ep=auto|wasm|webgpu,
-// ?threads=N, ?precision=fp32|int8|fp16.
+// ?threads=N, ?precision=<one listed for an ONNX artifact in model.json; exports have fp32 only>.
 import { Camera } from './camera.js';
 import { runBenchmark } from './bench.js';
+import { FrameGate } from './frame-gate.js';
 import { loadModelCard } from './model-card.js';
 import { chooseBackend, configureThreads, StyleRunner } from './runner.js';
 import { runSelfTest } from './selftest.js';
@@ -14,8 +15,8 @@ const latency = new LatencyWindow(30);
 const camera = new Camera($('camera'));
 const inputCanvas = $('input-canvas');
 const outputCanvas = $('output-canvas');
+const gate = new FrameGate(); // camera frames pause while a photo, the self-test or the benchmark runs
 let runner = null;
-let busy = false;
 
 function setStatus(state, text) {
   $('status').dataset.state = state;
@@ -38,37 +39,35 @@ function drawInput(source, sourceWidth, sourceHeight) {
   return ctx.getImageData(0, 0, width, height).data;
 }
 
+// Callers go through `gate`: frames with gate.frame, everything else with gate.exclusive.
 async function stylize(source, sourceWidth, sourceHeight) {
-  if (busy) return false;
-  busy = true;
-  try {
-    runner.fillInput(drawInput(source, sourceWidth, sourceHeight));
-    const { data, ms } = await runner.runTensor();
-    outputCanvas.getContext('2d').putImageData(runner.toImageData(data), 0, 0);
-    latency.push(ms);
-    $('latency').textContent = `${latency.median().toFixed(1)} ms median of last ${latency.count} (${runner.runtime}, ${runner.threads} thread${runner.threads > 1 ? 's' : ''})`;
-    outputCanvas.dataset.runs = String(Number(outputCanvas.dataset.runs ?? 0) + 1);
-    return true;
-  } finally {
-    busy = false;
-  }
+  runner.fillInput(drawInput(source, sourceWidth, sourceHeight));
+  const { data, ms } = await runner.runTensor();
+  outputCanvas.getContext('2d').putImageData(runner.toImageData(data), 0, 0);
+  latency.push(ms);
+  $('latency').textContent = `${latency.median().toFixed(1)} ms median of last ${latency.count} (${runner.runtime}, ${runner.threads} thread${runner.threads > 1 ? 's' : ''})`;
+  outputCanvas.dataset.runs = String(Number(outputCanvas.dataset.runs ?? 0) + 1);
 }
 
 async function onFile(file) {
   if (!file) return;
-  camera.stop();
+  stopCamera();
   const bitmap = await createImageBitmap(file);
   try {
-    await stylize(bitmap, bitmap.width, bitmap.height);
+    await gate.exclusive(() => stylize(bitmap, bitmap.width, bitmap.height));
   } finally {
     bitmap.close();
   }
 }
 
+function stopCamera() {
+  camera.stop();
+  $('camera-btn').textContent = 'Start camera';
+}
+
 async function toggleCamera() {
   if (camera.active) {
-    camera.stop();
-    $('camera-btn').textContent = 'Start camera';
+    stopCamera();
     return;
   }
   await camera.start();
@@ -76,7 +75,9 @@ async function toggleCamera() {
   const video = $('camera');
   const loop = async () => {
     if (!camera.active) return;
-    if (video.videoWidth > 0) await stylize(video, video.videoWidth, video.videoHeight).catch(fail);
+    if (video.videoWidth > 0) {
+      await gate.frame(() => stylize(video, video.videoWidth, video.videoHeight)).catch(fail);
+    }
     requestAnimationFrame(loop);
   };
   requestAnimationFrame(loop);
@@ -97,11 +98,11 @@ async function benchmark() {
   const runs = Number($('bench-runs').value);
   const warmup = Number($('bench-warmup').value);
   $('bench-result').dataset.state = 'running';
-  const result = await runBenchmark(runner, {
+  const result = await gate.exclusive(() => runBenchmark(runner, {
     runs,
     warmup,
     onProgress: (text) => { $('bench-result').textContent = text; },
-  });
+  }));
   const row = result.rows[0];
   $('bench-result').textContent = `median ${row.median_ms} ms, p10 ${row.p10_ms} ms, p90 ${row.p90_ms} ms over ${row.runs} runs`;
   $('bench-result').dataset.state = 'done';
@@ -112,7 +113,7 @@ async function benchmark() {
 async function selfTest() {
   $('selftest-result').dataset.state = 'running';
   $('selftest-result').textContent = 'running…';
-  const report = await runSelfTest(runner);
+  const report = await gate.exclusive(() => runSelfTest(runner));
   const lines = report.cases.map((c) => `${c.input}: ${c.psnr_db.toFixed(1)} dB ${c.pass ? 'pass' : 'FAIL'}`);
   $('selftest-result').textContent = `${report.pass ? 'PASS' : 'FAIL'} (>= ${report.threshold_db} dB, ${report.precision}) — ${lines.join('; ')}`;
   $('selftest-result').dataset.state = report.pass ? 'pass' : 'fail';
@@ -151,4 +152,4 @@ $('bench-btn').addEventListener('click', guarded(benchmark));
 $('selftest-btn').addEventListener('click', guarded(selfTest));
 
 // For scripts and tests: the same actions the buttons trigger.
-window.mobilegan = { ready: init().catch(fail), selfTest, benchmark, latency };
+window.mobilegan = { ready: init().catch(fail), selfTest, benchmark, latency, gate };

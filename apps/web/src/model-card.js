@@ -1,8 +1,8 @@
-// Read model.json (docs/model-json.md, schema_version 1) and pick the artifact this app runs.
+// Read model.json (docs/model-json.md, schema_version 2) and pick the artifact this app runs.
 // Everything about the model — file, tensor names, shape, layout, pixel range, self-test
 // vectors and thresholds — comes from here; nothing is hard-coded in the app.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const TARGET = 'onnx';
 
 export class ModelCardError extends Error {}
@@ -22,11 +22,17 @@ function checkTensorSpec(spec, what) {
   return spec;
 }
 
-// Pick the ONNX artifact: the requested precision if listed, else fp32, else the first one.
+// Pick the ONNX artifact: the requested precision (an error when not listed), else fp32, else the first.
 export function pickArtifact(card, precision) {
   const onnx = (card.artifacts ?? []).filter((a) => a.target === TARGET);
   need(onnx.length > 0, `model.json lists no "${TARGET}" artifact: export with --target onnx --app web`);
-  return onnx.find((a) => a.precision === precision) ?? onnx.find((a) => a.precision === 'fp32') ?? onnx[0];
+  if (precision !== undefined) {
+    const wanted = onnx.find((a) => a.precision === precision);
+    need(wanted !== undefined,
+      `model.json lists no ${precision} ONNX model (listed: ${onnx.map((a) => a.precision).join(', ')})`);
+    return wanted;
+  }
+  return onnx.find((a) => a.precision === 'fp32') ?? onnx[0];
 }
 
 export function parseModelCard(card, { precision } = {}) {
@@ -38,6 +44,9 @@ export function parseModelCard(card, { precision } = {}) {
   const output = checkTensorSpec(artifact.output, 'output');
   const [, channels, height, width] = input.shape;
   need(channels === 3, `model.json: input has ${channels} channels, the app feeds RGB`);
+  const threshold = artifact.selftest_min_psnr_db;
+  need(typeof threshold === 'number' && threshold > 0,
+    `model.json: ${artifact.file} has no selftest_min_psnr_db; re-export with this mobilegan`);
   return {
     name: card.name,
     size: card.size ?? [height, width],
@@ -47,6 +56,7 @@ export function parseModelCard(card, { precision } = {}) {
     output,
     height,
     width,
+    selftestMinPsnrDb: threshold,
     selftest: card.selftest ?? null,
   };
 }

@@ -1,5 +1,5 @@
 // Self-test: run the exporter's test vectors (model.json "selftest") and compare with the
-// eager PyTorch outputs, in [0, 1] pixel space, against selftest.min_psnr_db[precision].
+// eager PyTorch outputs, in [0, 1] pixel space, against the artifact's selftest_min_psnr_db.
 import { psnr } from './stats.js';
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -33,8 +33,7 @@ export async function runSelfTest(runner) {
   const { model } = runner;
   const spec = model.selftest;
   if (!spec) throw new Error('model.json has no "selftest" section: re-export the model');
-  const threshold = spec.min_psnr_db?.[model.precision];
-  if (typeof threshold !== 'number') throw new Error(`selftest.min_psnr_db has no threshold for ${model.precision}`);
+  const threshold = model.selftestMinPsnrDb;
   const length = spec.shape.reduce((a, b) => a * b, 1);
   const cases = [];
   for (let i = 0; i < spec.inputs.length; i += 1) {

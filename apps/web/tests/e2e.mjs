@@ -4,7 +4,9 @@
 //
 // Starts server.mjs on a free port with DIR as /model/, opens the page on the wasm backend,
 // runs the self-test, stylizes IMG through the file picker, runs a short benchmark and saves the
-// downloaded JSON. Writes everything the Python test asserts on into RESULT.json.
+// downloaded JSON, reads the photo label's style enabled and disabled, then starts Chromium's fake
+// camera and runs the self-test while it streams. Writes everything the Python test asserts on
+// into RESULT.json.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -13,7 +15,39 @@ import { createServer } from '../server.mjs';
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--no-first-run', '--disable-sync', '--disable-quic',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', // a generated test-pattern camera
 ];
+
+// Style of the photo label with its input enabled and disabled.
+async function labelStyles(page) {
+  return page.evaluate(() => {
+    const input = document.getElementById('file-input');
+    const label = input.closest('label');
+    const read = () => ({ opacity: getComputedStyle(label).opacity, cursor: getComputedStyle(label).cursor });
+    const enabled = read();
+    input.disabled = true;
+    const disabled = read();
+    input.disabled = false;
+    return { enabled, disabled };
+  });
+}
+
+const runs = (page) => page.evaluate(() => Number(document.getElementById('output-canvas').dataset.runs));
+
+// Self-test while the camera streams: it must pass (frames pause), and frames must resume after.
+async function selfTestDuringCamera(page) {
+  await page.click('#camera-btn');
+  const before = await runs(page);
+  await page.waitForFunction((n) => Number(document.getElementById('output-canvas').dataset.runs) > n, before);
+  await page.evaluate(() => { document.getElementById('selftest-result').dataset.state = 'idle'; });
+  await page.click('#selftest-btn');
+  await page.waitForSelector('#selftest-result:is([data-state="pass"], [data-state="fail"], [data-state="error"])');
+  const report = JSON.parse((await page.getAttribute('#selftest-result', 'data-report')) ?? 'null');
+  const after = await runs(page);
+  await page.waitForFunction((n) => Number(document.getElementById('output-canvas').dataset.runs) > n, after);
+  await page.click('#camera-btn');
+  return { report, cameraButton: await page.textContent('#camera-btn') };
+}
 
 function parseArgs(argv) {
   const options = { chromium: '/usr/bin/chromium', timeout: 120000 };
@@ -67,8 +101,11 @@ async function main() {
     const benchPath = path.join(path.dirname(path.resolve(options.out)), download.suggestedFilename());
     await download.saveAs(benchPath);
 
+    const label = await labelStyles(page);
+    const camera = await selfTestDuringCamera(page);
+
     const result = {
-      status, selftest, output, latencyText, benchPath,
+      status, selftest, output, latencyText, benchPath, label, camera,
       benchText: await page.textContent('#bench-result'),
       crossOriginIsolated: await page.evaluate(() => self.crossOriginIsolated),
       pageErrors,

@@ -3,6 +3,7 @@ package dev.mobilegan.sample
 import android.os.Build
 import org.json.JSONArray
 import org.json.JSONObject
+import java.io.File
 import java.time.Instant
 
 /** Result of N timed runs after warm-up, in the `mobilegan bench` row schema (mobilegan.bench/1). */
@@ -47,6 +48,16 @@ data class BenchResult(
         .put("runs", timesMs.size)
         .put("warmup", warmup)
         .put("source", "device")
+
+    /** Writes [text] to `<base>/bench/bench-<model>-<precision>-<ms>.json`, renamed into place. */
+    fun save(text: String, base: File): File {
+        val dir = File(base, "bench").apply { mkdirs() }
+        val file = File(dir, "bench-$model-$precision-${System.currentTimeMillis()}.json")
+        val partial = File(dir, ".${file.name}.tmp")
+        partial.writeText(text)
+        check(partial.renameTo(file)) { "could not write ${file.path}" }
+        return file
+    }
 
     private fun round3(value: Double): Double = Math.round(value * 1000.0) / 1000.0
 

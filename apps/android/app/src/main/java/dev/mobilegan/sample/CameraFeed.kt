@@ -16,6 +16,8 @@ import java.util.concurrent.Executor
  * CameraX preview plus an RGBA analysis stream. Frames arrive on [analysisExecutor] (the app's
  * single inference thread) and are copied into one reused Bitmap; slow frames are dropped
  * (STRATEGY_KEEP_ONLY_LATEST), so inference never queues up behind the camera.
+ * One feed per start: after [stop] it never binds, even when the camera provider resolves later.
+ * [start] and [stop] are called on the main thread.
  */
 class CameraFeed(
     private val context: Context,
@@ -26,13 +28,19 @@ class CameraFeed(
 ) {
     private var provider: ProcessCameraProvider? = null
     private var frame: Bitmap? = null
+    private var stopped = false
 
     fun start() {
         val future = ProcessCameraProvider.getInstance(context)
-        future.addListener({ bind(future.get()) }, ContextCompat.getMainExecutor(context))
+        future.addListener({
+            if (!stopped) {
+                bind(future.get())
+            }
+        }, ContextCompat.getMainExecutor(context))
     }
 
     fun stop() {
+        stopped = true
         provider?.unbindAll()
         provider = null
     }

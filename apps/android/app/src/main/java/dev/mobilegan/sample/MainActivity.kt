@@ -4,20 +4,23 @@ import android.Manifest
 import android.content.Intent
 import android.content.pm.PackageManager
 import android.graphics.Bitmap
-import android.graphics.BitmapFactory
-import android.media.ExifInterface
 import android.net.Uri
 import android.os.Bundle
 import android.util.Log
 import android.view.View
+import androidx.activity.enableEdgeToEdge
 import androidx.activity.result.PickVisualMediaRequest
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.appcompat.app.AppCompatActivity
 import androidx.core.content.ContextCompat
 import androidx.core.content.FileProvider
+import androidx.core.view.ViewCompat
+import androidx.core.view.WindowInsetsCompat
+import androidx.core.view.updatePadding
 import androidx.lifecycle.lifecycleScope
 import com.google.android.material.chip.Chip
 import dev.mobilegan.sample.databinding.ActivityMainBinding
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.asCoroutineDispatcher
@@ -29,18 +32,23 @@ import java.util.concurrent.Executors
 
 /**
  * Photo picker or live camera in, stylized image out, side by side, with the median latency of
- * the last 30 runs. Self-test and benchmark buttons; both can also be started from adb:
- *   adb shell am start -n dev.mobilegan.sample/.MainActivity --ez benchmark true --ei runs 50 --ei warmup 5
+ * the last 30 runs. Self-test and benchmark buttons; both can also be started from adb, on a
+ * fresh start (`-S`) or on the running app (singleTop: the extras arrive through onNewIntent):
+ *   adb shell am start -S -n dev.mobilegan.sample/.MainActivity --ez benchmark true --ei runs 50 --ei warmup 5
  *   adb shell am start -n dev.mobilegan.sample/.MainActivity --ez selftest true
- * All inference runs on one background thread; the main thread only shows results.
+ * All inference runs on one background thread, which alone touches [model]; the main thread
+ * only shows results.
  */
 class MainActivity : AppCompatActivity() {
     private lateinit var binding: ActivityMainBinding
     private val inferenceExecutor: ExecutorService = Executors.newSingleThreadExecutor()
     private val inference: CoroutineDispatcher = inferenceExecutor.asCoroutineDispatcher()
     private val latency = LatencyWindow(30)
+    private val modelReady = CompletableDeferred<Unit>()
     private var modelDir: File? = null
     private var card: ModelCard? = null
+
+    /** Read and replaced on the inference thread only (see [withModel], [onCameraFrame]). */
     private var model: StyleModel? = null
     private var camera: CameraFeed? = null
     private var lastBenchFile: File? = null
@@ -61,9 +69,11 @@ class MainActivity : AppCompatActivity() {
     }
 
     override fun onCreate(savedInstanceState: Bundle?) {
+        enableEdgeToEdge()
         super.onCreate(savedInstanceState)
         binding = ActivityMainBinding.inflate(layoutInflater)
         setContentView(binding.root)
+        padForSystemBars()
         binding.pickButton.setOnClickListener {
             pickMedia.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly))
         }
@@ -73,14 +83,33 @@ class MainActivity : AppCompatActivity() {
             lifecycleScope.launch { reportErrors("benchmark") { runBenchmark(runs = 30, warmup = 5) } }
         }
         binding.shareButton.setOnClickListener { shareBenchmark() }
+        addOnNewIntentListener { newIntent ->
+            setIntent(newIntent)
+            lifecycleScope.launch { handleLaunchExtras(newIntent) }
+        }
         lifecycleScope.launch { loadModel() }
+        if (savedInstanceState == null) { // a recreated activity must not rerun the launch's benchmark
+            lifecycleScope.launch { handleLaunchExtras(intent) }
+        }
     }
 
     override fun onDestroy() {
         super.onDestroy()
         camera?.stop()
-        inferenceExecutor.execute { model?.close() }
+        inferenceExecutor.execute {
+            model?.close()
+            model = null
+        }
         inferenceExecutor.shutdown()
+    }
+
+    /** targetSdk 35 draws edge to edge: keep the content clear of the status and navigation bars. */
+    private fun padForSystemBars() {
+        ViewCompat.setOnApplyWindowInsetsListener(binding.root) { view, insets ->
+            val bars = insets.getInsets(WindowInsetsCompat.Type.systemBars() or WindowInsetsCompat.Type.displayCutout())
+            view.updatePadding(left = bars.left, top = bars.top, right = bars.right, bottom = bars.bottom)
+            WindowInsetsCompat.CONSUMED
+        }
     }
 
     private suspend fun loadModel() {
@@ -92,10 +121,11 @@ class MainActivity : AppCompatActivity() {
             buildPrecisionChips(parsed)
             openModel(parsed.executorchArtifacts.first())
             setButtonsEnabled(true)
-            handleLaunchExtras(intent)
+            modelReady.complete(Unit)
         } catch (e: Exception) {
             Log.e(TAG, "model load failed", e)
             binding.modelInfo.text = "Model not loaded: ${e.message}"
+            modelReady.completeExceptionally(e)
         }
     }
 
@@ -104,6 +134,7 @@ class MainActivity : AppCompatActivity() {
         for (artifact in parsed.executorchArtifacts) {
             val chip = Chip(this).apply {
                 text = artifact.precision
+                tag = artifact.precision
                 isCheckable = true
                 isChecked = artifact == parsed.executorchArtifacts.first()
                 setOnClickListener { lifecycleScope.launch { reportErrors("model") { openModel(artifact) } } }
@@ -112,16 +143,26 @@ class MainActivity : AppCompatActivity() {
         }
     }
 
+    /** Opens [artifact] on the inference thread; the current model is closed only once the new one loaded. */
     private suspend fun openModel(artifact: Artifact) {
         val dir = modelDir ?: return
-        val opened = withContext(inference) {
+        val input = withContext(inference) {
+            val opened = StyleModel.open(File(dir, artifact.file), artifact)
             model?.close()
-            model = null
-            StyleModel(File(dir, artifact.file), artifact).also { model = it }
+            model = opened
+            opened.artifact.input
         }
-        val input = opened.artifact.input
+        binding.precisionGroup.findViewWithTag<Chip>(artifact.precision)?.isChecked = true
         binding.modelInfo.text =
             "${card?.name} · ${artifact.file} · ${artifact.precision} · ${input.width}×${input.height} · ExecuTorch XNNPACK"
+    }
+
+    /**
+     * Runs [block] on the inference thread with the model current *then*: a precision switch queued
+     * before it has already swapped the model, so [block] never sees a closed one.
+     */
+    private suspend fun <T> withModel(block: (StyleModel) -> T): T = withContext(inference) {
+        block(model ?: error("no model loaded"))
     }
 
     private fun setButtonsEnabled(enabled: Boolean) {
@@ -131,43 +172,17 @@ class MainActivity : AppCompatActivity() {
     }
 
     private suspend fun stylizePhoto(uri: Uri) {
-        val (bitmap, rotation) = withContext(Dispatchers.IO) { decodePhoto(uri) }
-        val current = model ?: return
-        val (output, ms) = withContext(inference) { current.stylize(bitmap, rotation) }
+        val (bitmap, rotation) = withContext(Dispatchers.IO) { PhotoDecoder.decode(contentResolver, uri) }
+        val (input, output, ms) = withModel { current ->
+            val (stylized, elapsed) = current.stylize(bitmap, rotation)
+            // What the model saw (EXIF-rotated, centre-cropped), copied: the converter reuses its bitmap.
+            Triple(current.pixels.modelInput.copy(Bitmap.Config.ARGB_8888, false), stylized, elapsed)
+        }
         binding.preview.visibility = View.GONE
         binding.inputImage.visibility = View.VISIBLE
-        binding.inputImage.setImageBitmap(bitmap)
-        binding.inputImage.rotation = rotation.toFloat()
+        binding.inputImage.setImageBitmap(input)
         showOutput(output, ms)
     }
-
-    /** Decodes a picked photo, downsampled to about 1024 px, plus its EXIF rotation. */
-    private fun decodePhoto(uri: Uri): Pair<Bitmap, Int> {
-        val bounds = BitmapFactory.Options().apply { inJustDecodeBounds = true }
-        contentResolver.openInputStream(uri).use { BitmapFactory.decodeStream(it, null, bounds) }
-        var sample = 1
-        while (maxOf(bounds.outWidth, bounds.outHeight) / (sample * 2) >= 1024) {
-            sample *= 2
-        }
-        val options = BitmapFactory.Options().apply {
-            inSampleSize = sample
-            inPreferredConfig = Bitmap.Config.ARGB_8888
-        }
-        val bitmap = contentResolver.openInputStream(uri).use { BitmapFactory.decodeStream(it, null, options) }
-            ?: error("could not decode the picked image")
-        val rotation = contentResolver.openInputStream(uri).use { stream ->
-            if (stream == null) 0 else exifRotation(ExifInterface(stream))
-        }
-        return bitmap to rotation
-    }
-
-    private fun exifRotation(exif: ExifInterface): Int =
-        when (exif.getAttributeInt(ExifInterface.TAG_ORIENTATION, ExifInterface.ORIENTATION_NORMAL)) {
-            ExifInterface.ORIENTATION_ROTATE_90 -> 90
-            ExifInterface.ORIENTATION_ROTATE_180 -> 180
-            ExifInterface.ORIENTATION_ROTATE_270 -> 270
-            else -> 0
-        }
 
     private fun showOutput(output: Bitmap, ms: Double) {
         latency.add(ms)
@@ -189,13 +204,22 @@ class MainActivity : AppCompatActivity() {
         binding.inputImage.visibility = View.GONE
         binding.preview.visibility = View.VISIBLE
         binding.cameraButton.text = getString(R.string.stop_camera)
-        camera = CameraFeed(this, this, binding.preview, inferenceExecutor) { frame, rotation ->
-            // Already on the inference thread.
-            model?.let { current ->
-                val (output, ms) = current.stylize(frame, rotation)
-                runOnUiThread { showOutput(output, ms) }
+        camera = CameraFeed(this, this, binding.preview, inferenceExecutor, ::onCameraFrame).also { it.start() }
+    }
+
+    /** A camera frame, on the inference thread (the analyzer's executor). A failure stops the camera and is shown. */
+    private fun onCameraFrame(frame: Bitmap, rotation: Int) {
+        val current = model ?: return
+        try {
+            val (output, ms) = current.stylize(frame, rotation)
+            runOnUiThread { showOutput(output, ms) }
+        } catch (e: Exception) {
+            Log.e(TAG, "camera frame failed", e)
+            runOnUiThread {
+                stopCamera()
+                binding.report.text = "camera frame failed: ${e.message}"
             }
-        }.also { it.start() }
+        }
     }
 
     private fun stopCamera() {
@@ -219,7 +243,7 @@ class MainActivity : AppCompatActivity() {
         val parsed = card ?: return
         binding.report.text = "self-test running…"
         val report = withContext(inference) {
-            runCatching { SelfTest(dir, parsed).run { artifact -> StyleModel(File(dir, artifact.file), artifact) } }
+            runCatching { SelfTest(dir, parsed).run { artifact -> StyleModel.open(File(dir, artifact.file), artifact) } }
         }
         val text = report.fold({ it.describe() }, { "SELF-TEST ERROR: ${it.message}" })
         Log.i(TAG, text)
@@ -227,29 +251,18 @@ class MainActivity : AppCompatActivity() {
     }
 
     private suspend fun runBenchmark(runs: Int, warmup: Int) {
-        val current = model ?: return
         val parsed = card ?: return
         binding.report.text = "benchmark: $warmup warm-up + $runs timed runs…"
-        val result = withContext(inference) {
+        val result = withModel { current ->
             BenchResult.measure(parsed.name, current.artifact.precision, parsed.size, runs, warmup) { current.run().second }
         }
         val json = result.toJson()
-        val file = withContext(Dispatchers.IO) { saveBenchmark(json.toString(2), result) }
+        val file = withContext(Dispatchers.IO) { result.save(json.toString(2), getExternalFilesDir(null) ?: filesDir) }
         lastBenchFile = file
         binding.shareButton.isEnabled = true
         // One line in logcat for scripts: adb logcat -s MobileganBench
         Log.i(BENCH_TAG, json.toString())
         binding.report.text = "${result.summary()}\nsaved ${file.path}\n\n${json.toString(2)}"
-    }
-
-    private fun saveBenchmark(text: String, result: BenchResult): File {
-        val dir = File(getExternalFilesDir(null) ?: filesDir, "bench").apply { mkdirs() }
-        val stamp = System.currentTimeMillis()
-        val file = File(dir, "bench-${result.model}-${result.precision}-$stamp.json")
-        val partial = File(dir, ".${file.name}.tmp")
-        partial.writeText(text)
-        check(partial.renameTo(file)) { "could not write ${file.path}" }
-        return file
     }
 
     private fun shareBenchmark() {
@@ -263,18 +276,22 @@ class MainActivity : AppCompatActivity() {
         startActivity(Intent.createChooser(send, getString(R.string.share)))
     }
 
-    private suspend fun handleLaunchExtras(intent: Intent?) {
-        val extras = intent?.extras ?: return
-        val precision = extras.getString("precision")
-        val artifact = card?.executorchArtifacts?.firstOrNull { it.precision == precision }
-        if (artifact != null) {
-            openModel(artifact)
-        }
-        if (extras.getBoolean("selftest", false)) {
-            runSelfTest()
-        }
-        if (extras.getBoolean("benchmark", false)) {
-            reportErrors("benchmark") { runBenchmark(runs = extras.getInt("runs", 30), warmup = extras.getInt("warmup", 5)) }
+    /** `--es precision`, `--ez selftest`, `--ez benchmark` (`--ei runs`, `--ei warmup`), once the model is loaded. */
+    private suspend fun handleLaunchExtras(intent: Intent) {
+        val extras = intent.extras ?: return
+        reportErrors("launch extras") {
+            modelReady.await()
+            extras.getString("precision")?.let { wanted ->
+                val artifact = card?.executorchArtifacts?.firstOrNull { it.precision == wanted }
+                    ?: error("model.json lists no $wanted program")
+                openModel(artifact)
+            }
+            if (extras.getBoolean("selftest", false)) {
+                runSelfTest()
+            }
+            if (extras.getBoolean("benchmark", false)) {
+                runBenchmark(runs = extras.getInt("runs", 30), warmup = extras.getInt("warmup", 5))
+            }
         }
     }
 

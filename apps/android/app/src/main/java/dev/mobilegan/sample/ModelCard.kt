@@ -4,7 +4,7 @@ import org.json.JSONArray
 import org.json.JSONObject
 
 /**
- * The parts of model.json (docs/model-json.md, schema_version 1) the app uses. Everything
+ * The parts of model.json (docs/model-json.md, schema_version 2) the app uses. Everything
  * about the model comes from here: nothing about sizes, ranges or files is hard-coded.
  */
 data class TensorSpec(
@@ -25,12 +25,14 @@ data class TensorSpec(
         get() = shape.fold(1L) { acc, v -> acc * v }.toInt()
 }
 
+/** One `artifacts[]` entry; [selfTestMinPsnrDb] is the PSNR its self-test must reach. */
 data class Artifact(
     val target: String,
     val file: String,
     val precision: String,
     val input: TensorSpec,
     val output: TensorSpec,
+    val selfTestMinPsnrDb: Double,
 )
 
 data class SelfTestSpec(
@@ -39,7 +41,6 @@ data class SelfTestSpec(
     val rangeHi: Float,
     val inputs: List<String>,
     val expected: List<String>,
-    val minPsnrDb: Map<String, Double>,
 )
 
 data class ModelCard(
@@ -55,7 +56,7 @@ data class ModelCard(
             .sortedBy { PRECISION_ORDER.indexOf(it.precision).let { i -> if (i < 0) PRECISION_ORDER.size else i } }
 
     companion object {
-        const val SCHEMA_VERSION = 1
+        const val SCHEMA_VERSION = 2
         const val TARGET = "executorch"
         private val PRECISION_ORDER = listOf("fp32", "int8", "fp16")
 
@@ -84,6 +85,8 @@ data class ModelCard(
             precision = json.optString("precision", "fp32"),
             input = parseTensor(json.optJSONObject("input")),
             output = parseTensor(json.optJSONObject("output")),
+            // getDouble throws for a missing key: a card without per-artifact thresholds is refused
+            selfTestMinPsnrDb = json.getDouble("selftest_min_psnr_db"),
         )
 
         private fun parseTensor(json: JSONObject?): TensorSpec {
@@ -103,14 +106,12 @@ data class ModelCard(
 
         private fun parseSelfTest(json: JSONObject): SelfTestSpec {
             val range = json.getJSONArray("range")
-            val thresholds = json.getJSONObject("min_psnr_db")
             return SelfTestSpec(
                 shape = json.getJSONArray("shape").longs(),
                 rangeLo = range.getDouble(0).toFloat(),
                 rangeHi = range.getDouble(1).toFloat(),
                 inputs = json.getJSONArray("inputs").strings(),
                 expected = json.getJSONArray("expected").strings(),
-                minPsnrDb = thresholds.keys().asSequence().associateWith { thresholds.getDouble(it) },
             )
         }
 

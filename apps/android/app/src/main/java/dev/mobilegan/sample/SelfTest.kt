@@ -5,7 +5,7 @@ import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import kotlin.math.log10
 
-/** One compared output: PSNR in [0, 1] pixel space against the exporter's threshold. */
+/** One compared output: PSNR in [0, 1] pixel space against the artifact's `selftest_min_psnr_db`. */
 data class SelfTestCase(val label: String, val psnrDb: Double, val thresholdDb: Double) {
     val pass: Boolean
         get() = psnrDb >= thresholdDb
@@ -26,7 +26,7 @@ data class SelfTestReport(val cases: List<SelfTestCase>) {
 
 /**
  * Runs the exporter's self-test vectors (model.json "selftest") through every ExecuTorch program,
- * and the test cases bundled in any .bpte, with the thresholds in selftest.min_psnr_db.
+ * and the test cases bundled in any .bpte, each against its artifact's `selftest_min_psnr_db`.
  */
 class SelfTest(private val modelDir: File, private val card: ModelCard) {
 
@@ -34,8 +34,7 @@ class SelfTest(private val modelDir: File, private val card: ModelCard) {
         val spec = card.selftest ?: error("model.json has no selftest section: re-export the model")
         val cases = mutableListOf<SelfTestCase>()
         for (artifact in card.executorchArtifacts) {
-            val threshold = spec.minPsnrDb[artifact.precision]
-                ?: error("selftest.min_psnr_db has no threshold for ${artifact.precision}")
+            val threshold = artifact.selfTestMinPsnrDb
             openModel(artifact).use { model ->
                 spec.inputs.zip(spec.expected).forEachIndexed { i, (inputFile, expectedFile) ->
                     val input = readFloats(File(modelDir, inputFile), spec)
@@ -50,14 +49,17 @@ class SelfTest(private val modelDir: File, private val card: ModelCard) {
                 }
             }
         }
-        cases += bundledCases(spec, openModel)
+        cases += bundledCases(openModel)
         return SelfTestReport(cases)
     }
 
-    /** Every .bpte in the model folder: extract its program, run its bundled cases (fp32 threshold). */
-    private fun bundledCases(spec: SelfTestSpec, openModel: (Artifact) -> StyleModel): List<SelfTestCase> {
+    /**
+     * Every .bpte in the model folder: extract its program, run its bundled cases against the
+     * threshold of the fp32 program (the exporter bundles only fp32 programs).
+     */
+    private fun bundledCases(openModel: (Artifact) -> StyleModel): List<SelfTestCase> {
         val reference = card.executorchArtifacts.firstOrNull { it.precision == "fp32" } ?: return emptyList()
-        val threshold = spec.minPsnrDb["fp32"] ?: return emptyList()
+        val threshold = reference.selfTestMinPsnrDb
         val bundles = modelDir.listFiles { f -> f.extension == "bpte" }.orEmpty().sortedBy { it.name }
         val cases = mutableListOf<SelfTestCase>()
         for (bundleFile in bundles) {
@@ -65,17 +67,20 @@ class SelfTest(private val modelDir: File, private val card: ModelCard) {
             val programFile = File(modelDir, "${bundleFile.nameWithoutExtension}.from-bpte.pte")
             programFile.writeBytes(bundle.program)
             val artifact = reference.copy(file = programFile.name)
-            openModel(artifact).use { model ->
-                bundle.testCases("forward").forEachIndexed { i, case ->
-                    val output = model.runValues(case.inputs.single().data)
-                    val expected = case.expectedOutputs.first().data
-                    val lo = reference.output.rangeLo
-                    val hi = reference.output.rangeHi
-                    val value = psnr(toUnit(output, lo, hi), toUnit(expected, lo, hi))
-                    cases += SelfTestCase("${bundleFile.name} #$i", value, threshold)
+            try {
+                openModel(artifact).use { model ->
+                    bundle.testCases("forward").forEachIndexed { i, case ->
+                        val output = model.runValues(case.inputs.single().data)
+                        val expected = case.expectedOutputs.first().data
+                        val lo = reference.output.rangeLo
+                        val hi = reference.output.rangeHi
+                        val value = psnr(toUnit(output, lo, hi), toUnit(expected, lo, hi))
+                        cases += SelfTestCase("${bundleFile.name} #$i", value, threshold)
+                    }
                 }
+            } finally {
+                programFile.delete()
             }
-            programFile.delete()
         }
         return cases
     }

@@ -10,24 +10,20 @@ import java.nio.FloatBuffer
 
 /**
  * One ExecuTorch program (XNNPACK delegate, built into executorch-android) and its reused input
- * tensor. Not thread-safe: the activity calls it from a single inference thread only.
+ * tensor. Not thread-safe: the activity calls it from its single inference thread only.
+ * Create with [open], which checks the artifact before loading and frees a half-loaded module.
  */
-class StyleModel(programFile: File, val artifact: Artifact) : Closeable {
-    private val module: Module = Module.load(programFile.absolutePath, Module.LOAD_MODE_MMAP)
+class StyleModel private constructor(private val module: Module, val artifact: Artifact) : Closeable {
     private val inputBuffer: FloatBuffer = Tensor.allocateFloatBuffer(artifact.input.numel)
     private val inputTensor: Tensor = Tensor.fromBlob(inputBuffer, artifact.input.shape)
     private val inputValue: EValue = EValue.from(inputTensor)
     val pixels = PixelConverter(artifact.input, artifact.output)
 
-    init {
-        artifact.checkRunnable()
-        module.loadMethod("forward")
-    }
-
     /** Runs on whatever is in the input buffer; returns the output and the time in ms. */
     fun run(): Pair<FloatArray, Double> {
         val start = System.nanoTime()
         val outputs = module.forward(inputValue)
+        check(outputs.isNotEmpty()) { "${artifact.file}: forward returned nothing (module closed?)" }
         val data = outputs[0].toTensor().dataAsFloatArray
         return data to (System.nanoTime() - start) / 1e6
     }
@@ -52,5 +48,26 @@ class StyleModel(programFile: File, val artifact: Artifact) : Closeable {
 
     override fun close() {
         module.destroy()
+    }
+
+    companion object {
+        private const val METHOD = "forward"
+        private const val ERROR_OK = 0
+
+        /** Validates [artifact] first (nothing is loaded for one the app cannot feed), then loads. */
+        fun open(programFile: File, artifact: Artifact): StyleModel {
+            artifact.checkRunnable()
+            val module = Module.load(programFile.absolutePath, Module.LOAD_MODE_MMAP)
+            try {
+                val status = module.loadMethod(METHOD)
+                check(status == ERROR_OK) {
+                    "${programFile.name}: loading method $METHOD failed (ExecuTorch error 0x${status.toString(16)})"
+                }
+                return StyleModel(module, artifact)
+            } catch (e: Exception) {
+                module.destroy()
+                throw e
+            }
+        }
     }
 }
