@@ -13,6 +13,7 @@ Only convolutions and linear layers are counted, as in those papers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -117,6 +118,61 @@ def profile_model(model: nn.Module, size: int | tuple[int, int] = 256, *, in_cha
         size=(h, w),
         layers=layers,
     )
+
+
+def _rf_step(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple[int, float]:
+    """(input pixels the layer adds to the receptive field, in its own input's pixels; scale of its
+    output pixel in input pixels) for one spatial layer; (0, 1) for anything pointwise."""
+    def side(t: tuple[int, ...] | int) -> int:
+        return max(t) if isinstance(t, tuple) else int(t)
+
+    if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+        k = side(module.kernel_size)
+        dilation = side(getattr(module, "dilation", 1))
+        return dilation * (k - 1), float(side(module.stride))
+    if isinstance(module, nn.ConvTranspose2d):  # an output pixel sees ceil(k / s) input pixels
+        k, s = side(module.kernel_size) * side(module.dilation) - side(module.dilation) + 1, side(module.stride)
+        return -(-k // s) - 1, 1.0 / s
+    if isinstance(module, nn.Upsample):
+        scale = out.shape[-1] / inp.shape[-1]
+        return (0 if module.mode == "nearest" else 2), 1.0 / scale  # interpolating: 2 (1 plus alignment slack)
+    if isinstance(module, nn.PixelUnshuffle):
+        return module.downscale_factor - 1, float(module.downscale_factor)
+    if isinstance(module, nn.PixelShuffle):
+        return 0, 1.0 / module.upscale_factor
+    return 0, 1.0
+
+
+_RF_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.MaxPool2d, nn.AvgPool2d, nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle)
+
+
+@torch.no_grad()
+def receptive_field(model: nn.Module, *, size: int = 64, in_channels: int = 3) -> int:
+    """Side in input pixels of the window one output pixel depends on (per-pixel-local layers only).
+
+    Spatial layers are visited in execution order (one forward pass at ``size``) and their
+    growth summed along that chain: exact for a chain with residual blocks (a skip path sees
+    less than the block), an upper bound for networks with parallel branches. Whole-image
+    statistics (InstanceNorm) are not counted: see :mod:`mobilegan.inference.tiling`.
+    """
+    steps: list[tuple[int, float]] = []
+    hooks = [m.register_forward_hook(lambda m, a, o: steps.append(_rf_step(m, a[0], o)))
+             for m in model.modules() if isinstance(m, _RF_LAYERS)]
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+        model(torch.zeros(1, in_channels, size, size, device=device))
+    finally:
+        for hk in hooks:
+            hk.remove()
+        model.train(was_training)
+    rf, jump = 1.0, 1.0  # jump: input pixels per pixel of the current feature map
+    for grow, scale in steps:
+        rf += grow * jump
+        jump *= scale
+    return int(math.ceil(rf))
 
 
 def format_count(n: float) -> str:

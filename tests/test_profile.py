@@ -65,3 +65,21 @@ def test_macs_scale_with_area() -> None:
     m = create_model("mobile_w0125")
     assert profile_model(m, 64).macs == 4 * profile_model(m, 32).macs
     assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("name,overrides", [("mobile_w0125", {}), ("mobile_w0125", {"upsample": "bilinear_conv"}),
+                                            ("resnet_6blocks", {"ngf": 8})])
+def test_receptive_field_bounds_the_measured_one(name: str, overrides: dict) -> None:
+    from mobilegan.inference.tiling import frozen_instance_stats
+    from mobilegan.profile import receptive_field
+
+    torch.manual_seed(0)
+    model = create_model(name, **overrides).eval()
+    x = torch.randn(1, 3, 256, 256)
+    with frozen_instance_stats(model, x, 1024):  # whole-image statistics: what tiling sees
+        x.requires_grad_(True)
+        model(x)[0, :, 128, 128].sum().backward()
+    touched = (x.grad[0].abs().sum(0) > 0).nonzero()
+    measured = int((touched.max(0).values - touched.min(0).values).max()) + 1
+    rf = receptive_field(model)
+    assert measured <= rf <= measured + 8, (measured, rf)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mobilegan.cli.common import image_size, positive_int
+from mobilegan.cli.common import image_size, non_negative_int
 
 HELP = "translate image files (any size; large photos tile by tile) with a checkpoint, .pte or .onnx"
 EXAMPLES = "mobilegan translate photos/ --model runs/distill/student.pt --out styled/\n  mobilegan translate 'shots/*.jpg' --model export/mobile_w025_fp32.pte --out styled/ --tile 256"
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="generator checkpoint (any supported layout), .pte, .onnx or .mlpackage")
     p.add_argument("--out", required=True, help="output folder (never overwrites an input)")
     p.add_argument("--tile", type=image_size, default=512, help="tile side for large images (default 512)")
-    p.add_argument("--overlap", type=positive_int, default=32, help="tile overlap in pixels (default 32)")
+    p.add_argument("--overlap", type=non_negative_int,
+                   help="tile overlap in pixels (default: from the model's receptive field, so tiles match a whole-image run)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--size", type=image_size, help="resize the short side to N before translating")
     group.add_argument("--keep-size", action="store_true", default=True, help="output at the input size (default)")

@@ -2,7 +2,8 @@
 
 Exported graphs take and return NCHW float in the pixel range their ``model.json`` states
 (our exporter: [0, 1], normalisation inside the graph) at a fixed size, so large images are
-processed in tiles of exactly that size and small ones are padded up to it.
+processed in tiles of exactly that size and small ones are padded up to it; models that
+normalise per image are never tiled (:class:`ExportedRunner`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from mobilegan.errors import MobileganError
-from mobilegan.inference.tiling import TileConfig, pad_to_multiple, run_tiled
+from mobilegan.inference.tiling import TileConfig, pad_to_multiple, plan_tiles, run_tiled
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +79,73 @@ def open_onnx(path: Path, threads: int | None = None) -> tuple[TensorFn, list[in
     return run, list(inp.shape)
 
 
-def _card_entry(path: Path) -> dict | None:
+def _card(path: Path) -> tuple[dict | None, dict | None]:
+    """(model.json next to ``path``, the artifact entry of ``path`` in it); Nones when absent."""
     card = path.parent / "model.json"
     if not card.is_file():
-        return None
+        return None, None
     try:
         data = json.loads(card.read_text())
     except (OSError, json.JSONDecodeError):
-        return None
+        return None, None
     for art in data.get("artifacts", []):
         if art.get("file") == path.name:
-            return art
-    return None
+            return data, art
+    return data, None
+
+
+PER_IMAGE_NORMS = ("instance", "instance_decomposed")
+PROBE_PATCH = 8
+
+
+def _from_config(config: dict) -> tuple[bool, int] | None:
+    """(normalises per image, receptive field) of the generator a card's config describes."""
+    from mobilegan.models.config import GeneratorConfig
+    from mobilegan.models.registry import build_model
+    from mobilegan.profile import receptive_field
+
+    try:
+        cfg = GeneratorConfig.from_dict(config)
+    except Exception:  # noqa: BLE001 - a foreign or damaged card: fall back to probing the artifact
+        return None
+    return cfg.norm in PER_IMAGE_NORMS, receptive_field(build_model(cfg))
+
+
+def probe_receptive_field(fn: TensorFn, side: int) -> int | None:
+    """Receptive field measured by changing a patch in the middle of a ``side`` x ``side`` input
+    and seeing which outputs move; None when outputs move everywhere (per-image statistics, or a
+    field as large as the input). Works for any runtime: it only calls the artifact."""
+    g = torch.Generator().manual_seed(0)
+    low = torch.rand(1, 3, max(2, side // 8), max(2, side // 8), generator=g)
+    x = F.interpolate(low, size=(side, side), mode="bilinear", align_corners=False)  # [0, 1]
+    c, p = side // 2 - PROBE_PATCH // 2, PROBE_PATCH
+    x2 = x.clone()
+    x2[..., c : c + p, c : c + p] = 1 - x2[..., c : c + p, c : c + p]
+    moved = (fn(x).float() - fn(x2).float()).abs().amax(dim=(0, 1)) > 1e-6  # (H, W)
+    rows, cols = moved.any(dim=1).nonzero(), moved.any(dim=0).nonzero()
+    if rows.numel() == 0:
+        return 1
+    if int(rows.min()) == 0 and int(cols.min()) == 0 and int(rows.max()) == side - 1 and int(cols.max()) == side - 1:
+        return None
+    extent = max(int(rows.max() - rows.min()), int(cols.max() - cols.min())) + 1
+    return extent - p + 1
 
 
 class ExportedRunner:
-    """(1, 3, H, W) in [-1, 1], any size -> same, through a fixed-size exported artifact."""
+    """(1, 3, H, W) in [-1, 1], any size -> same, through a fixed-size exported artifact.
+
+    Local models (BatchNorm or no norm) run tile by tile with overlaps from their receptive field.
+    Models that normalise per image (InstanceNorm) cannot be tiled: an artifact computes the
+    statistics of whatever it is given. They run on the whole image: at full size when the
+    artifact takes any size (ONNX ``--dynamic-size``), else resized to the artifact's size and
+    back (a warning says so once). The norm and the receptive field come from ``model.json``'s
+    config, or, without a card, from probing the artifact.
+    """
 
     def __init__(self, path: Path) -> None:
         suffix = path.suffix.lower()
-        entry = _card_entry(path)
+        self.path = path
+        card, entry = _card(path)
         self.in_range = tuple((entry or {}).get("input", {}).get("range", [0, 1]))
         self.out_range = tuple((entry or {}).get("output", {}).get("range", [0, 1]))
         shape: list | None
@@ -116,6 +164,19 @@ class ExportedRunner:
             if shape[-1] != shape[-2]:
                 raise MobileganError(f"{path}: non-square fixed input {shape[-2:]} is not supported by translate")
             self.size = int(shape[-1])
+        if (entry or {}).get("dynamic_hw"):
+            self.size = None
+        described = _from_config(card["config"]) if card and isinstance(card.get("config"), dict) else None
+        if described is None:
+            rf = probe_receptive_field(self._in_unit_range, self.size or 128)
+            described = (rf is None, rf or 0)
+            log.info("%s: no usable model.json; probed: %s", path.name,
+                     "per-image normalisation" if rf is None else f"receptive field {rf} px")
+        self.per_image_norm, self.receptive_field = described
+        self._warned = False
+
+    def _in_unit_range(self, x: torch.Tensor) -> torch.Tensor:  # [0, 1] in, anything out (probing)
+        return self._call(x * 2 - 1)
 
     def _call(self, x: torch.Tensor) -> torch.Tensor:  # [-1, 1] -> [-1, 1]
         lo, hi = self.in_range
@@ -123,19 +184,44 @@ class ExportedRunner:
         lo, hi = self.out_range
         return ((y.float() - lo) / (hi - lo)) * 2 - 1
 
+    def _whole(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-image normalisation: one pass over the whole image (resized to a fixed input)."""
+        padded, (h, w) = pad_to_multiple(x)
+        if self.size is None:
+            return self._call(padded)[..., :h, :w]
+        s = self.size
+        if (h, w) == (s, s):
+            return self._call(x)
+        if not self._warned:
+            log.warning("%s normalises each input on its own (InstanceNorm) and takes %dx%d pixels: "
+                        "translating every image whole at %dx%d and resizing back (tiles would each get their "
+                        "own statistics); for full resolution use the checkpoint or export ONNX with --dynamic-size",
+                        self.path.name, s, s, s, s)
+            self._warned = True
+        small = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
+        y = self._call(small)
+        return F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False, antialias=max(h, w) < s)
+
     def __call__(self, x: torch.Tensor, tile: TileConfig) -> torch.Tensor:
+        if self.per_image_norm:
+            return self._whole(x)
         padded, (h, w) = pad_to_multiple(x)
         if self.size is None:  # dynamic H/W (ONNX exported with dynamic axes)
-            y = self._call(padded) if max(padded.shape[-2:]) <= tile.tile else run_tiled(self._call, padded, tile)
-            return y[..., :h, :w]
+            if max(padded.shape[-2:]) <= tile.tile:
+                return self._call(padded)[..., :h, :w]
+            return run_tiled(self._call, padded, plan_tiles(tile, self.receptive_field))[..., :h, :w]
         s = self.size
         ph, pw = max(0, s - padded.shape[-2]), max(0, s - padded.shape[-1])
         if ph or pw:
             mode = "reflect" if padded.shape[-2] > ph and padded.shape[-1] > pw else "replicate"
             padded = F.pad(padded, (0, pw, 0, ph), mode=mode)
-        cfg = TileConfig(tile=s, overlap=min(tile.overlap, s // 2 - 4), stats_max_side=max(64, tile.stats_max_side))
-        y = run_tiled(self._call, padded, cfg)
-        return y[..., :h, :w]
+        plan = plan_tiles(tile, self.receptive_field, tile=s)
+        if not plan.exact and not self._warned and max(padded.shape[-2:]) > s:
+            log.warning("%s takes %dx%d pixels, small for its %d px receptive field: tiles cannot match a "
+                        "whole-image run exactly (export at a larger --size, or use the checkpoint)",
+                        self.path.name, s, s, self.receptive_field)
+            self._warned = True
+        return run_tiled(self._call, padded, plan)[..., :h, :w]
 
 
 def _open_coreml(path: Path) -> tuple[TensorFn, list[int] | None]:

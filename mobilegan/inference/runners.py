@@ -3,7 +3,8 @@
 A runner maps (1, 3, H, W) in [-1, 1] of any H, W to the same, tiling when needed:
 checkpoints run in eager PyTorch (any size, whole-image InstanceNorm statistics when tiled);
 exported files (.pte, .onnx, .mlpackage) have a fixed input size, so images are processed in
-tiles of exactly that size.
+tiles of exactly that size, except models that normalise per image (InstanceNorm), which run
+whole (see :mod:`mobilegan.inference.exported`). Tile overlaps follow the receptive field.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ Runner = Callable[[torch.Tensor, TileConfig], torch.Tensor]
 
 class EagerRunner:
     def __init__(self, model: nn.Module) -> None:
+        from mobilegan.profile import receptive_field
+
         self.model = model.eval()
+        self.receptive_field = receptive_field(self.model)  # sets the tile overlap
 
     def __call__(self, x: torch.Tensor, tile: TileConfig) -> torch.Tensor:
         device = next(self.model.parameters()).device
-        return translate_tensor(self.model, x.to(device), tile).cpu()
+        return translate_tensor(self.model, x.to(device), tile, receptive_field=self.receptive_field).cpu()
 
 
 def open_runner(model: str | os.PathLike[str], *, device: str = "cpu") -> Runner:
