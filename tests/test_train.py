@@ -162,3 +162,27 @@ def test_cpu_amp_bfloat16_trains_and_saves_float32(tmp_path: Path) -> None:
     assert res.steps == 2 and all(torch.isfinite(torch.tensor(v)) for v in res.last_metrics.values())
     weights = load_generator(tmp_path / "amp" / "G_AB.pt").state_dict()
     assert all(t.dtype == torch.float32 for t in weights.values())
+
+
+def test_resume_with_more_steps_recomputes_the_schedule(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = tiny_config(tmp_path, tmp_path / "run", steps=4)
+    train_cyclegan(cfg)
+    with pytest.raises(ConfigError, match="steps: 4 -> 3 \\(--steps may only grow\\)"):
+        train_cyclegan(replace(cfg, resume=True, steps=3))
+    with pytest.raises(ConfigError, match="different settings.*size"):
+        train_cyclegan(replace(cfg, resume=True, steps=6, size=40))  # real mismatches are still refused
+    with caplog.at_level("INFO", logger="mobilegan.train.runner"):
+        more = train_cyclegan(replace(cfg, resume=True, steps=6))
+    assert more.start_step == 4 and more.steps == more.total_steps == 6
+    assert [r.message for r in caplog.records].count(
+        "extending the run from 4 to 6 steps: learning-rate schedule recomputed for the new total "
+        "(3 constant, 3 decaying)") == 1
+    logged = read_metrics(tmp_path / "run" / "metrics.jsonl")
+    assert [r["step"] for r in logged] == list(range(1, 7))
+    constant, decay = split_steps(6, epochs=cfg.epochs, epochs_decay=cfg.epochs_decay)
+    for record in logged[4:]:  # the resumed steps follow the 6-step schedule from their first step on
+        step = record["step"] - 1
+        assert record["lr"] == pytest.approx(cfg.lr * linear_decay_factor(step, constant_steps=constant,
+                                                                           decay_steps=decay))
+    assert load_generator_checkpoint(tmp_path / "run" / "G_AB.pt").meta["total_steps"] == 6
+    assert load_training_state(tmp_path / "run" / "train_state.pt")[1]["steps"] == 6

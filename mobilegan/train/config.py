@@ -103,8 +103,16 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def extends(self, stored: dict[str, Any]) -> bool:
+        """Whether this config continues the stored run to a larger ``--steps`` (allowed on resume:
+        the learning-rate schedule is recomputed for the new total, like the official --continue_train)."""
+        old = stored.get("steps")
+        return isinstance(old, int) and self.steps is not None and self.steps > old
+
     def resume_mismatches(self, stored: dict[str, Any]) -> list[str]:
-        """Settings that differ from the stored run's (excluding :data:`RESUMABLE_CHANGES`)."""
+        """Settings that differ from the stored run's (excluding :data:`RESUMABLE_CHANGES`, and a
+        larger ``--steps``: :meth:`extends`)."""
         now = self.to_dict()
-        return [f"{k}: {stored.get(k)!r} -> {now[k]!r}" for k in sorted(now)
-                if k not in RESUMABLE_CHANGES and stored.get(k) != now[k]]
+        return [f"{k}: {stored.get(k)!r} -> {now[k]!r}" + (" (--steps may only grow)" if k == "steps" else "")
+                for k in sorted(now)
+                if k not in RESUMABLE_CHANGES and stored.get(k) != now[k] and not (k == "steps" and self.extends(stored))]

@@ -32,7 +32,7 @@ from mobilegan.train.distributed import DistContext, autocast, make_grad_scaler,
 from mobilegan.train.init import init_weights
 from mobilegan.train.pool import ImagePool
 from mobilegan.train.samples import save_image_grid
-from mobilegan.train.schedule import linear_decay_scheduler
+from mobilegan.train.schedule import apply_scheduled_lr, linear_decay_scheduler
 
 
 class GeneratorPair(nn.Module):
@@ -188,6 +188,8 @@ class CycleGANTask:
         self.opt_d.load_state_dict(state["opt_D"])
         self.sched_g.load_state_dict(state["sched_G"])
         self.sched_d.load_state_dict(state["sched_D"])
+        apply_scheduled_lr(self.sched_g)  # this run's schedule (a resumed run may have more steps)
+        apply_scheduled_lr(self.sched_d)
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.pool_a.load_state_dict(state["pool_A"], self.ctx.device)

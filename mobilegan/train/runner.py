@@ -60,8 +60,8 @@ def _normalise(cfg: TrainConfig) -> TrainConfig:
                    test_a=absolute(cfg.test_a), test_b=absolute(cfg.test_b))
 
 
-def _check_out(cfg: TrainConfig) -> dict[str, Any] | None:
-    """The state to resume from, or None for a fresh run (refusing to clobber an existing one)."""
+def _check_out(cfg: TrainConfig) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(the state to resume from or None for a fresh run, the stored run config); refuses to clobber a run."""
     out = Path(cfg.out)
     state_path = out / STATE_FILE
     if out.exists() and not out.is_dir():
@@ -72,14 +72,14 @@ def _check_out(cfg: TrainConfig) -> dict[str, Any] | None:
                 f"{out} already holds a training run ({STATE_FILE}); pass --resume to continue it, "
                 "or choose another --out"
             )
-        return None
+        return None, {}
     if not state_path.exists():
         raise ConfigError(f"--resume: no {STATE_FILE} in {out} to resume from")
     state, stored = load_training_state(state_path)
     mismatches = cfg.resume_mismatches(stored)
     if mismatches:
         raise ConfigError(f"--resume with different settings than the saved run ({'; '.join(mismatches)})")
-    return state
+    return state, stored
 
 
 def _sample_views(ds: ImageDataset, folder: str | None, n: int) -> list[torch.Tensor]:
@@ -95,7 +95,7 @@ def _sample_views(ds: ImageDataset, folder: str | None, n: int) -> list[torch.Te
 def train_cyclegan(cfg: TrainConfig, *, ctx: DistContext | None = None) -> TrainResult:
     """Train (or resume) a CycleGAN; writes G_AB.pt, G_BA.pt, train_state.pt, metrics and samples to ``cfg.out``."""
     cfg = _normalise(cfg)
-    resume_state = _check_out(cfg)
+    resume_state, stored = _check_out(cfg)
     own_ctx = ctx is None
     ctx = ctx or setup_distributed(cfg.device)
     try:
@@ -114,6 +114,9 @@ def train_cyclegan(cfg: TrainConfig, *, ctx: DistContext | None = None) -> Train
             constant, decay = cfg.epochs * per_epoch, cfg.epochs_decay * per_epoch
             total = constant + decay
         schedule = Schedule(total_steps=total, constant_steps=constant, decay_steps=decay)
+        if resume_state is not None and cfg.extends(stored):
+            log.info("extending the run from %d to %d steps: learning-rate schedule recomputed for the new total "
+                     "(%d constant, %d decaying)", stored["steps"], total, constant, decay)
         log.info("training %d steps (%d constant lr, %d decaying; %d steps per epoch) on %s%s",
                  total, constant, decay, per_epoch, ctx.device,
                  f" x {ctx.world_size} ranks" if ctx.distributed else "")

@@ -27,6 +27,18 @@ def linear_decay_scheduler(optimizer: Optimizer, *, constant_steps: int, decay_s
     return LambdaLR(optimizer, lr_lambda=factor)
 
 
+def apply_scheduled_lr(scheduler: LambdaLR) -> None:
+    """Set every parameter group's lr to what ``scheduler``'s lambda gives at its current step.
+
+    A no-op for an unchanged schedule; after loading a state saved under another schedule (a
+    resumed run with a larger ``--steps``) the next step already uses the recomputed lr.
+    """
+    lrs = [base * fn(scheduler.last_epoch) for base, fn in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
+    for group, lr in zip(scheduler.optimizer.param_groups, lrs):
+        group["lr"] = lr
+    scheduler._last_lr = lrs  # what get_last_lr() reports
+
+
 def split_steps(total_steps: int, *, epochs: int, epochs_decay: int) -> tuple[int, int]:
     """(constant, decay) step counts for ``total_steps``, in the ratio ``epochs : epochs_decay``."""
     if epochs + epochs_decay <= 0:
