@@ -69,6 +69,29 @@ def test_android_also_gets_bundled_programs(tmp_path: Path, apps_root: Path) -> 
         install_to_app(export, "android", apps_root=apps_root)
 
 
+def test_ios_gets_only_the_package_it_loads(tmp_path: Path, apps_root: Path) -> None:
+    """The iOS app runs one Core ML package: the uncompressed one, not its palettized sibling."""
+    export = write_fake_artifacts(tmp_path / "export", {"coreml": ["m_fp16_palettize6.mlpackage/", "m_fp16.mlpackage/"]})
+    _edit_card(export, lambda c: [a.update(coreml={"weight_compression": "palettize6" if "palettize" in a["file"] else None})
+                                  for a in c["artifacts"]])
+    installed = install_to_app(export, "ios", apps_root=apps_root)
+    dest = app_model_dir("ios", apps_root=apps_root)
+    assert [p.name for p in installed if p.suffix == ".mlpackage"] == ["m_fp16.mlpackage"]
+    assert sorted(p.name for p in dest.iterdir()) == ["m_fp16.mlpackage", "model.json", "selftest"]
+
+
+def test_apps_folder_from_the_environment(tmp_path: Path, apps_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A non-editable install has no apps/ beside it: MOBILEGAN_APPS_DIR names a checkout's."""
+    monkeypatch.setenv("MOBILEGAN_APPS_DIR", str(apps_root))
+    assert default_apps_root() == apps_root
+    export = write_fake_artifacts(tmp_path / "export", {"onnx": ["m.onnx"]})
+    installed = install_to_app(export, "web")
+    assert installed[0] == apps_root / "web" / "model" / "m.onnx"
+    monkeypatch.setenv("MOBILEGAN_APPS_DIR", str(tmp_path / "missing"))
+    with pytest.raises(MobileganError, match="MOBILEGAN_APPS_DIR"):
+        install_to_app(export, "web")
+
+
 def test_reinstall_replaces_the_previous_model(tmp_path: Path, apps_root: Path) -> None:
     first = write_fake_artifacts(tmp_path / "a", {"onnx": ["old.onnx"]})
     second = write_fake_artifacts(tmp_path / "b", {"onnx": ["new.onnx"]}, selftest=False)

@@ -114,7 +114,7 @@ def test_version_catalog_matches_the_exporter() -> None:
     gradle = (ANDROID / "app" / "build.gradle.kts").read_text()
     assert re.search(r"minSdk = (\d+)", gradle).group(1) == "26"
     # every library the app build uses is declared in the catalog
-    used = set(re.findall(r"implementation\(libs\.([\w.]+)\)", gradle))
+    used = set(re.findall(r"[iI]mplementation\(libs\.([\w.]+)\)", gradle))  # implementation + testImplementation
     declared = {name.replace("-", ".") for name in catalog["libraries"]}
     assert used and used <= declared
     kotlin_app = (ANDROID / "gradle" / "libs.versions.toml").read_text()
