@@ -56,7 +56,8 @@ final class AppModel: ObservableObject {
         let raw = properties?[kCGImagePropertyOrientation] as? UInt32 ?? 1
         let orientation = CGImagePropertyOrientation(rawValue: raw) ?? .up
         do {
-            show(try await model.stylize(image: CIImage(cgImage: image), orientation: orientation))
+            let result = try await model.stylize(image: CIImage(cgImage: image), orientation: orientation)
+            show(result)
         } catch {
             report = "inference failed: \(error.localizedDescription)"
         }
@@ -103,7 +104,8 @@ final class AppModel: ObservableObject {
         }
         do {
             let orientation = CameraModel.backCameraOrientation(for: interfaceOrientation)
-            show(try await model.stylize(image: CIImage(cvPixelBuffer: frame), orientation: orientation))
+            let result = try await model.stylize(image: CIImage(cvPixelBuffer: frame), orientation: orientation)
+            show(result)
         } catch {
             report = "inference failed: \(error.localizedDescription)"
         }

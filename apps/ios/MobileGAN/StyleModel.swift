@@ -63,7 +63,8 @@ final class StyleModel {
 
     /// Orients `image` upright, centre-crops and scales it to the model's size, and stylizes it.
     func stylize(image: CIImage, orientation: CGImagePropertyOrientation) async throws -> Stylized {
-        try await onQueue { [width, height] in
+        let (width, height) = (self.width, self.height)
+        return try await onQueue { () throws -> Stylized in
             let input = try PixelBuffers.modelInput(from: image.oriented(orientation), width: width, height: height)
             let (output, ms) = try self.perform(VNImageRequestHandler(cvPixelBuffer: input, orientation: .up, options: [:]))
             return Stylized(input: input, output: output, milliseconds: ms)
