@@ -54,29 +54,52 @@ def test_demo_resumes_finished_stages(demo_run: Path) -> None:
             assert after[rec["name"]]["seconds"] == rec["seconds"], f"{rec['name']} ran again"
 
 
+SMALL_DATA = DemoDataConfig(block=64, held_side=64, short_side=128)  # the real layout at a quarter of the scale
+
+
 def test_demo_data_is_unpaired_and_held_out(tmp_path: Path) -> None:
     import numpy as np
     from PIL import Image
 
-    cfg = DemoDataConfig(blocks_per_photo=8)
-    data = build_demo_data(tmp_path / "d", cfg)
-    a = {p.read_bytes() for p in data.train_a.iterdir()}
-    b = list(data.train_b.iterdir())
+    from mobilegan.demo.photos import PHOTOS
+
+    data = build_demo_data(tmp_path / "d", SMALL_DATA)
+    a = [np.asarray(Image.open(p)) for p in sorted(data.train_a.iterdir())]
+    b = [np.asarray(Image.open(p)) for p in sorted(data.train_b.iterdir())]
     held = [np.asarray(Image.open(p)) for p in sorted(data.test_a.iterdir())]
-    # 8 blocks per photo dealt 40% / 25% / 35%: 3 A, 2 held out, 3 B for each of the 4 photos.
-    assert (len(a), len(held), len(b)) == (12, 8, 12)
-    assert all(h.shape == (cfg.held_side, cfg.held_side, 3) for h in held)
-    # No held-out pixels inside any training A block: search each held-out image in every A block.
-    for path in data.train_a.iterdir():
-        block = np.asarray(Image.open(path))
-        windows = np.lib.stride_tricks.sliding_window_view(block, (cfg.held_side, cfg.held_side, 3))[..., 0, :, :, :]
-        for h in held:
-            assert not (windows == h).all(axis=(-3, -2, -1)).any(), f"held-out image found inside {path.name}"
+    truth = [np.asarray(Image.open(p)) for p in sorted(data.test_b_truth.iterdir())]
+    # Every photo gives at least one block to each set; A and B stay about the same size.
+    assert min(len(a), len(b), len(held)) >= len(PHOTOS)
+    assert abs(len(a) - len(b)) <= 2
+    assert len(held) == len(truth)
+    assert all(h.shape == (SMALL_DATA.held_side, SMALL_DATA.held_side, 3) for h in held)
+    # No held-out pixels inside any training block: search each held-out image (or its truth) in every block.
+    side = SMALL_DATA.held_side
+    for blocks, targets, name in ((a, held, "A"), (b, truth, "B")):
+        for block in blocks:
+            windows = np.lib.stride_tricks.sliding_window_view(block, (side, side, 3))[..., 0, :, :, :]
+            for t in targets:
+                assert not (windows == t).all(axis=(-3, -2, -1)).any(), f"a held-out image is inside a {name} block"
 
     first = sorted(data.test_a.iterdir())[0]
-    truth = np.asarray(Image.open(data.test_b_truth / first.name), dtype=np.float64)
     expected = np.clip(np.rint(stylize(np.asarray(Image.open(first))) * 255), 0, 255)
-    assert np.abs(truth - expected).max() <= 1
+    assert np.abs(truth[0].astype(np.float64) - expected).max() <= 1
+
+
+def test_demo_stereo_twins_are_dealt_together(tmp_path: Path) -> None:
+    """motorcycle_left/right show the same scene: a held-out block must not have its twin in training."""
+    import numpy as np
+
+    from mobilegan.demo.photos import SAME_SCENE, _blocks, _load
+
+    data = build_demo_data(tmp_path / "d", SMALL_DATA)
+    held = [np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(p)) for p in sorted(data.test_a.iterdir())]
+    for twin, original in SAME_SCENE.items():
+        left = _blocks(_load(original, SMALL_DATA.short_side), SMALL_DATA.block)
+        right = _blocks(_load(twin, SMALL_DATA.short_side), SMALL_DATA.block)
+        held_left = {k for k, blk in enumerate(left) if any((blk == h).all() for h in held)}
+        held_right = {k for k, blk in enumerate(right) if any((blk == h).all() for h in held)}
+        assert held_left and held_left == held_right
 
 
 def test_demo_style_is_per_pixel() -> None:

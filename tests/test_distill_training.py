@@ -67,3 +67,24 @@ def test_sigterm_then_resume_is_exact(tmp_path: Path, setup: tuple[Path, Path, P
     assert steps == [1, 2, 3, 4, 5, 6]
     straight = read_metrics(tmp_path / "straight" / "metrics.jsonl")
     assert [r["loss"] for r in straight] == pytest.approx([r["loss"] for r in read_metrics(tmp_path / "split" / "metrics.jsonl")], rel=1e-5)
+
+
+def test_crops_at_own_scale_scored_whole_and_skip_inherited(tmp_path: Path) -> None:
+    """--preprocess crop --eval-size: train on crops, score the held-out images at their own size;
+    a teacher with a global skip gets a student with one."""
+    from mobilegan.checkpoints import save_generator
+    from mobilegan.models import GeneratorConfig, build_model
+
+    data_a, held = write_images(tmp_path / "A", 8, side=48), write_images(tmp_path / "held", 2, side=48, seed=3)
+    torch.manual_seed(0)
+    teacher = save_generator(build_model(GeneratorConfig(ngf=8, n_blocks=2, norm="none", global_skip=True)),
+                             tmp_path / "G.pt")
+    cfg = DistillConfig(teacher=Path(teacher), data_a=data_a, eval_data=held, out_dir=tmp_path / "run", size=16,
+                        preprocess="crop", eval_size=48, steps=2, batch_size=2, sample_every=0, save_every=0,
+                        progress=False, device="cpu")
+    result = distill(cfg)
+    assert result.eval is not None and result.eval.size == 48
+    assert result.student.config.global_skip
+    assert load_generator(result.student_path).config.global_skip
+    with pytest.raises(Exception, match="preprocess"):
+        DistillConfig(teacher=Path(teacher), data_a=data_a, preprocess="none")

@@ -51,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(default: --holdout images split off --data-a)")
     io.add_argument("--holdout", type=non_negative_int, default=8, help="images of --data-a held out (default 8)")
     io.add_argument("--size", type=image_size, default=256, help="crop side (multiple of 4; default 256)")
+    io.add_argument("--preprocess", choices=("resize_crop", "crop"), default="resize_crop",
+                    help="resize_crop: resize to --load-size, random crop --size (the paper); crop: random crops "
+                         "at the images' own scale (default resize_crop)")
+    io.add_argument("--load-size", type=positive_int, help="resize side before cropping (default size*286/256)")
+    io.add_argument("--eval-size", type=image_size, help="side the held-out images are scored at (default --size)")
     io.add_argument("--workers", type=non_negative_int, default=0, help="data loader processes (default 0)")
 
     st = p.add_argument_group("student")
@@ -112,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         eval_data=Path(args.eval_data) if args.eval_data else None,
         out_dir=Path(args.out) if args.out else None,
         student=args.student, student_overrides={k: v for k, v in overrides.items() if v is not None},
-        target_macs=args.target_macs, size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+        target_macs=args.target_macs, size=args.size, load_size=args.load_size, preprocess=args.preprocess,
+        eval_size=args.eval_size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         weights=LossWeights(recon=args.lambda_recon, feat=args.lambda_feat, gan=args.lambda_gan, ssim=args.ssim),
         taps=args.taps, warm_start=not args.no_warm_start, seed=args.seed, device=args.device, amp=args.amp,
         resume=args.resume, workers=args.workers, holdout=args.holdout, save_every=args.save_every,

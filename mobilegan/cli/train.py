@@ -47,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     model.add_argument("--generator", default="resnet_9blocks", help="generator preset (default resnet_9blocks)")
     model.add_argument("--ngf", type=positive_int, help="override the generator's base width")
     model.add_argument("--n-blocks", type=non_negative_int, help="override the number of residual blocks")
+    model.add_argument("--norm", choices=("instance", "batch", "none"),
+                       help="override the generator's normalisation (the official --norm; default: the preset's, "
+                            "instance). InstanceNorm cannot see an image's mean colour or contrast: use batch or "
+                            "none for styles that change them")
+    model.add_argument("--global-skip", action="store_true",
+                       help="the generator predicts a change that is added to its input (output = clamp(input + "
+                            "tanh(head))): structure is kept for free, suited to colour and tone looks")
     model.add_argument("--discriminator", default="patchgan_70", help="discriminator preset (default patchgan_70)")
     model.add_argument("--ndf", type=positive_int, help="override the discriminator's base width")
     model.add_argument("--lambda-cycle", type=non_negative_float, default=10.0, help="cycle L1 weight (default 10)")
@@ -113,7 +120,8 @@ def config_from_args(args: argparse.Namespace) -> "TrainConfig":
     data_a, data_b, test_a, test_b = _folders(args)
     return TrainConfig(
         data_a=data_a, data_b=data_b, test_a=test_a, test_b=test_b, out=args.out,
-        generator=args.generator, ngf=args.ngf, n_blocks=args.n_blocks, discriminator=args.discriminator, ndf=args.ndf,
+        generator=args.generator, ngf=args.ngf, n_blocks=args.n_blocks, norm=args.norm, global_skip=args.global_skip,
+        discriminator=args.discriminator, ndf=args.ndf,
         size=args.size, load_size=args.load_size, flip=not args.no_flip, preprocess=args.preprocess,
         batch_size=args.batch_size, epochs=args.epochs, epochs_decay=args.epochs_decay, steps=args.steps,
         lr=args.lr, lambda_cycle=args.lambda_cycle, lambda_identity=0.0 if args.no_identity else args.lambda_identity,

@@ -1,11 +1,14 @@
-"""Demo data built on the spot from real photographs shipped inside scikit-image.
+"""Demo data built on the spot from every colour photograph the installed packages ship.
 
-Each photo is cut into a grid of square blocks, and a seeded shuffle deals every block to
-exactly one of three sets: domain A (40%), held out for scoring (25%) or domain B (35%,
-stored after :func:`stylize`). Dealing interleaved blocks rather than whole bands keeps the
-content of A and B alike (sky, skin and fur land in both), so the only systematic difference
-between the domains is the style. A and B never show the same pixels (unpaired), no held-out
-pixel is ever trained on, and ``stylize(held-out A)`` is the ground truth.
+Ten photos (scikit-image's ``skimage/data`` and matplotlib's sample data) are resized to a
+short side of 512 px and cut into 256 px blocks, phone resolution. A seeded shuffle deals every
+block to exactly one of three sets: domain A, held out for scoring (25%) or domain B (as many
+as A, stored after :func:`stylize`). Dealing interleaved blocks rather than whole bands keeps
+the content of A and B alike (sky, skin and fur land in both), so the only systematic
+difference between the domains is the style. A and B never show the same pixels (unpaired), no
+held-out pixel is ever trained on, and ``stylize(held-out A)`` is the ground truth. The stereo
+pair motorcycle_left/right is dealt as one scene (block k of both goes to the same set), so a
+held-out block never has its near-twin in training.
 """
 
 from __future__ import annotations
@@ -23,31 +26,39 @@ from mobilegan.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
-# (file inside skimage/data, credit and licence as stated in scikit-image's docstrings)
+# (file, credit and licence as stated by the package that ships it). Files are looked up in
+# skimage/data first, then in matplotlib's mpl-data/sample_data.
 PHOTOS: tuple[tuple[str, str], ...] = (
-    ("astronaut.png", "Eileen Collins, NASA; public domain"),
-    ("chelsea.png", "Chelsea the cat, Stefan van der Walt; CC0"),
-    ("coffee.png", "coffee cup, Rachel Michetti / Pikolo Espresso Bar; CC0"),
-    ("rocket.jpg", "Falcon 9 launch of DSCOVR, SpaceX; public domain"),
+    ("astronaut.png", "Eileen Collins, NASA; public domain (scikit-image)"),
+    ("chelsea.png", "Chelsea the cat, Stefan van der Walt; CC0 (scikit-image)"),
+    ("coffee.png", "coffee cup, Rachel Michetti / Pikolo Espresso Bar; CC0 (scikit-image)"),
+    ("rocket.jpg", "Falcon 9 launch of DSCOVR, SpaceX; public domain (scikit-image)"),
+    ("motorcycle_left.png", "Middlebury 2014 stereo benchmark, Scharstein et al. (scikit-image)"),
+    ("motorcycle_right.png", "Middlebury 2014 stereo benchmark, Scharstein et al. (scikit-image)"),
+    ("hubble_deep_field.jpg", "Hubble eXtreme Deep Field, NASA; public domain (scikit-image)"),
+    ("ihc.png", "immunohistochemistry, CMMI; no known copyright restrictions (scikit-image)"),
+    ("retina.jpg", "fundus photograph, Mikael Haggstrom; CC0 (scikit-image)"),
+    ("grace_hopper.jpg", "Grace Hopper, US Navy photograph; public domain (matplotlib sample data)"),
 )
-SOURCE = "scikit-image sample data (skimage/data), bundled with the scikit-image package"
+# Photos dealt with the same shuffle as another one (same size, same scene).
+SAME_SCENE: dict[str, str] = {"motorcycle_right.png": "motorcycle_left.png"}
+SOURCE = "colour sample photos bundled with scikit-image (skimage/data) and matplotlib (sample_data)"
 
 
 @dataclass(frozen=True)
 class DemoDataConfig:
-    block: int = 72  # training files are block x block; training takes random crops of them
-    held_side: int = 64  # held-out images: the centre of each held-out block, at the demo's --size
-    short_side: int = 288  # photos are resized so their short side is this
-    a_fraction: float = 0.40
-    held_fraction: float = 0.25  # the rest (35%) is domain B
+    block: int = 256  # training files are block x block; training takes random crops of them
+    held_side: int = 256  # held-out images: the centre of each held-out block (scored at this size)
+    short_side: int = 512  # photos are resized so their short side is this
+    held_fraction: float = 0.25  # the rest is split evenly between A and B
     blocks_per_photo: int | None = None  # None: every block (tests use fewer)
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not 0 < self.held_side <= self.block:
             raise DataError(f"held_side {self.held_side} must be in 1..block ({self.block})")
-        if self.a_fraction <= 0 or self.held_fraction <= 0 or self.a_fraction + self.held_fraction >= 1:
-            raise DataError("a_fraction and held_fraction must be positive and leave room for domain B")
+        if not 0 < self.held_fraction < 1:
+            raise DataError("held_fraction must be in (0, 1)")
 
 
 @dataclass(frozen=True)
@@ -59,19 +70,27 @@ class DemoData:
     test_b_truth: Path  # stylize(test_a): ground truth
 
 
-def _skimage_dir() -> Path:
+def _sample_dirs() -> list[Path]:
     try:
+        import matplotlib
         import skimage
     except ImportError:
-        raise DataError("the demo needs scikit-image for its bundled photos: pip install scikit-image") from None
-    return Path(skimage.__file__).parent / "data"
+        raise DataError("the demo needs scikit-image and matplotlib for their bundled photos: "
+                        "pip install scikit-image matplotlib") from None
+    return [Path(skimage.__file__).parent / "data", Path(matplotlib.get_data_path()) / "sample_data"]
+
+
+def photo_path(name: str) -> Path:
+    """Where the installed packages keep the demo photo ``name``."""
+    dirs = _sample_dirs()
+    for folder in dirs:
+        if (folder / name).is_file():
+            return folder / name
+    raise DataError(f"demo photo {name} is missing from {' and '.join(map(str, dirs))}")
 
 
 def _load(name: str, short_side: int) -> np.ndarray:
-    path = _skimage_dir() / name
-    if not path.is_file():
-        raise DataError(f"demo photo {path} is missing from the scikit-image install")
-    with Image.open(path) as im:
+    with Image.open(photo_path(name)) as im:
         im = im.convert("RGB")
         scale = short_side / min(im.size)
         im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.BICUBIC)
@@ -89,13 +108,19 @@ def _blocks(photo: np.ndarray, side: int) -> list[np.ndarray]:
             for r in range(rows) for c in range(cols)]
 
 
-def _deal(n: int, config: DemoDataConfig, rng: np.random.Generator) -> tuple[list[int], list[int], list[int]]:
-    """Shuffle block indices into (A, held out, B); every set gets at least one block."""
+def _deal(n: int, config: DemoDataConfig, rng: np.random.Generator, *, odd_to_a: bool
+          ) -> tuple[list[int], list[int], list[int]]:
+    """Shuffle block indices into (A, held out, B); every set gets at least one block.
+
+    What is not held out is split evenly between A and B; an odd block goes to A when
+    ``odd_to_a`` (the caller gives it to the smaller domain so far, so A and B stay the same size).
+    """
     order = [int(i) for i in rng.permutation(n)]
     n_held = max(1, round(n * config.held_fraction))
-    n_a = max(1, round(n * config.a_fraction))
-    if n_held + n_a >= n:
+    rest = n - n_held
+    if rest < 2:
         raise DataError(f"{n} blocks per photo are too few to deal into A, held out and B")
+    n_a = rest // 2 + (rest % 2 if odd_to_a else 0)
     return order[n_held : n_held + n_a], order[:n_held], order[n_held + n_a :]
 
 
@@ -115,11 +140,20 @@ def build_demo_data(root: Path, config: DemoDataConfig = DemoDataConfig()) -> De
     rng = np.random.default_rng(config.seed)
     a, b, hold = [], [], []
     margin = (config.block - config.held_side) // 2
+    deals: dict[str, tuple[list[int], tuple[list[int], list[int], list[int]]]] = {}  # name -> (kept, deal)
     for name, _credit in PHOTOS:
         blocks = _blocks(_load(name, config.short_side), config.block)
-        if config.blocks_per_photo is not None:
-            blocks = [blocks[int(i)] for i in sorted(rng.choice(len(blocks), config.blocks_per_photo, replace=False))]
-        a_idx, held_idx, b_idx = _deal(len(blocks), config, rng)
+        twin = SAME_SCENE.get(name)
+        if twin in deals:  # same grid as its twin, so the same block numbers mean the same place
+            kept, deal = deals[twin]
+        else:
+            kept = list(range(len(blocks)))
+            if config.blocks_per_photo is not None and config.blocks_per_photo < len(blocks):
+                kept = sorted(int(i) for i in rng.choice(len(blocks), config.blocks_per_photo, replace=False))
+            deal = _deal(len(kept), config, rng, odd_to_a=len(a) <= len(b))  # odd block: smaller domain
+        deals[name] = (kept, deal)
+        blocks = [blocks[i] for i in kept]
+        a_idx, held_idx, b_idx = deal
         a += [blocks[i] for i in a_idx]
         b += [to_uint8(stylize(blocks[i])) for i in b_idx]
         hold += [blocks[i][margin : margin + config.held_side, margin : margin + config.held_side] for i in held_idx]

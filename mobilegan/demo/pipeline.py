@@ -33,10 +33,16 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).parent / "assets"
 SHIPPED_TEACHER = ASSETS / "demo_teacher.pt"
 SHIPPED_TEACHER_CARD = ASSETS / "demo_teacher.json"
-STAGES = ["data", "teacher", "distill", "export", "verify", "bench", "score", "report"]
+STAGES = ["data", "teacher", "distill", "export", "verify", "bench", "score", "showcase", "report"]
 GRID_ROWS = 6
-TEACHER_CROP = 32  # the teacher trains on 32 px crops of the 72 px blocks (scripts/train_demo_teacher.sh)
-TEACHER_DISCRIMINATOR = "patchgan_16"  # local colour and texture: the 70x70 one memorises 66 small blocks
+# The teacher recipe of scripts/train_demo_teacher.sh (the shipped teacher) for --from-scratch.
+TEACHER_CROP = 32  # random 32 px crops of the 256 px blocks, at their own scale
+TEACHER_DISCRIMINATOR = "patchgan_16"  # local colour and texture
+# The official `--norm none`: InstanceNorm cannot see an image's mean colour or contrast, which the
+# demo's colour grade changes (DESIGN.md section 3; the paired-fit table in BENCHMARKS.md).
+TEACHER_NORM = "none"
+TEACHER_IDENTITY = 0.5
+DISTILL_CROP = 64  # the student trains on 64 px crops (at their own scale) and is scored at 256 px
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class DemoConfig:
     teacher_steps: int = 16000  # from-scratch teacher (the shipped one used the same)
     distill_steps: int = 1500
     distill_batch: int = 4
-    train_size: int = 64  # teacher/student training and scoring resolution
+    distill_size: int = DISTILL_CROP  # student training crops; scoring uses the 256 px held-out blocks whole
     export_size: int = 256  # phone resolution of the exported artifacts
     bench_runs: int = 20
     bench_threads: tuple[int, ...] = (1, 2)
@@ -56,7 +62,7 @@ class DemoConfig:
     def __post_init__(self) -> None:
         if min(self.teacher_steps, self.distill_steps, self.distill_batch, self.bench_runs) < 1:
             raise MobileganError("demo step counts, batch size and bench runs must be >= 1")
-        if self.train_size % 4 or self.export_size % 4 or min(self.train_size, self.export_size) <= 0:
+        if self.distill_size % 4 or self.export_size % 4 or min(self.distill_size, self.export_size) <= 0:
             raise MobileganError("demo sizes must be positive multiples of 4")
 
 
@@ -74,14 +80,13 @@ def _versions() -> dict[str, str]:
 
 def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]]:
     dest = cfg.out / "teacher" / "G_AB.pt"
-    data_crop = DemoDataConfig().block
     if cfg.from_scratch:
         from mobilegan.train import TrainConfig, train_cyclegan
 
         tcfg = TrainConfig(data_a=str(data.train_a), data_b=str(data.train_b), out=str(cfg.out / "teacher"),
-                           generator="resnet_6blocks", ngf=32, discriminator=TEACHER_DISCRIMINATOR,
-                           size=TEACHER_CROP, load_size=data_crop,
-                           steps=cfg.teacher_steps, lambda_identity=0.5, seed=0, device="cpu",
+                           generator="resnet_6blocks", ngf=32, norm=TEACHER_NORM, discriminator=TEACHER_DISCRIMINATOR,
+                           size=TEACHER_CROP, preprocess="crop",
+                           steps=cfg.teacher_steps, lambda_identity=TEACHER_IDENTITY, seed=0, device="cpu",
                            resume=(cfg.out / "teacher" / "train_state.pt").is_file(), progress=cfg.progress,
                            save_every=250, sample_every=1000)
         result = train_cyclegan(tcfg)
@@ -104,7 +109,8 @@ def _stage_distill(cfg: DemoConfig, data: DemoData, teacher: Path) -> tuple[str,
 
     out = cfg.out / "distill"
     dcfg = DistillConfig(teacher=teacher, data_a=data.train_a, data_b=data.train_b, eval_data=data.test_a,
-                         out_dir=out, size=cfg.train_size, steps=cfg.distill_steps, batch_size=cfg.distill_batch,
+                         out_dir=out, size=cfg.distill_size, preprocess="crop", eval_size=DemoDataConfig().held_side,
+                         steps=cfg.distill_steps, batch_size=cfg.distill_batch,
                          device="cpu", resume=(out / "train_state.pt").is_file(), progress=cfg.progress,
                          save_every=250, sample_every=500)
     result = distill(dcfg)
@@ -165,7 +171,7 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
     from mobilegan.inference.tiling import TileConfig
     from mobilegan.train.samples import save_image_grid
 
-    inputs, truth = held_out(data, cfg.train_size)
+    inputs, truth = held_out(data, DemoDataConfig().held_side)
     t_out = load_generator(teacher)(inputs)
     s_out = load_generator(student)(inputs)
     columns = {"input": inputs, "ground truth": truth, "teacher": t_out, "student": s_out}
@@ -175,7 +181,7 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
         if art["target"] not in ("executorch", "onnx") or path.suffix not in (".pte", ".onnx"):
             continue  # Core ML artifacts cannot run on Linux (their parity used the MIL interpreter)
         runner = ExportedRunner(path)
-        tile = TileConfig(tile=max(cfg.export_size, 64), overlap=8)
+        tile = TileConfig(tile=cfg.export_size)  # held-out blocks larger than the export size are tiled
         columns[f"{art['target']} {art['precision']}"] = torch.cat([runner(inputs[i : i + 1], tile) for i in range(len(inputs))])
     scores = {
         "identity_vs_truth": score_outputs(inputs, inputs, truth).to_dict(),
@@ -197,6 +203,17 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
     return detail, {"scores": scores, "grid": {"file": "grid.png", "columns": list(columns)}}
 
 
+def _stage_showcase(cfg: DemoConfig, teacher: Path) -> tuple[str, dict[str, Any]]:
+    from mobilegan.demo.showcase import build_showcase
+
+    card = json.loads((cfg.out / "export" / "model.json").read_text())
+    pte = next((cfg.out / "export" / a["file"] for a in card["artifacts"]
+                if a["target"] == "executorch" and a["precision"] == "fp32" and a["file"].endswith(".pte")), None)
+    record = build_showcase(cfg.out, teacher=teacher, student_pte=pte, export_size=cfg.export_size)
+    scores = ", ".join(f"{k} {v:.2f} dB" for k, v in record["psnr_db_vs_truth"].items())
+    return f"{record['photo']} {record['width']}x{record['height']} through translate: {scores}", record
+
+
 def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict[str, Any]], command: str) -> dict[str, Any]:
     from mobilegan.bench.machine import describe_machine
 
@@ -208,6 +225,7 @@ def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict
         "teacher": results.get("teacher", {}),
         "scores": score.get("scores", {}),
         "grid": score.get("grid", {}),
+        "showcase": results.get("showcase", {}),
         "stages": runner.summary(),
         "commands": [command, "equivalent steps: mobilegan distill --teacher <run>/teacher/G_AB.pt --data-a <run>/data/trainA "
                      "--data-b <run>/data/trainB --eval-data <run>/data/testA --size 64; mobilegan export <student> "
@@ -241,6 +259,7 @@ def run_demo(cfg: DemoConfig, *, command: str | None = None) -> DemoResult:
     results["verify"] = runner.run("verify", lambda: _stage_verify(cfg))
     results["bench"] = runner.run("bench", lambda: _stage_bench(cfg, teacher, student))
     results["score"] = runner.run("score", lambda: _stage_score(cfg, data, teacher, student))
+    results["showcase"] = runner.run("showcase", lambda: _stage_showcase(cfg, teacher))
     summary = _write_summary(cfg, runner, results, command)
 
     def report() -> tuple[str, dict[str, Any]]:

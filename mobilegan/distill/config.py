@@ -22,6 +22,9 @@ class DistillConfig:
     student_overrides: dict[str, Any] = field(default_factory=dict)  # width, depthwise, norm, ...
     target_macs: int | None = None  # compat MACs at `size`
     size: int = 256
+    load_size: int | None = None  # resize side before cropping (resize_crop); None: size * 286 / 256
+    preprocess: str = "resize_crop"  # as in train: resize_crop, or crop at the image's own scale
+    eval_size: int | None = None  # held-out images are scored at this side (None: size)
     steps: int = 2000
     batch_size: int = 4
     lr: float = 2e-3
@@ -44,6 +47,12 @@ class DistillConfig:
     def __post_init__(self) -> None:
         if problem := image_size_problem(self.size):
             raise ConfigError(f"--size: {problem}")
+        if self.eval_size is not None and (problem := image_size_problem(self.eval_size)):
+            raise ConfigError(f"--eval-size: {problem}")
+        if self.preprocess not in ("resize_crop", "crop"):
+            raise ConfigError(f"unknown --preprocess {self.preprocess!r}; choose resize_crop or crop")
+        if self.load_size is not None and self.load_size < self.size:
+            raise ConfigError(f"--load-size ({self.load_size}) must be >= --size ({self.size})")
         if self.steps < 1 or self.batch_size < 1:
             raise ConfigError("--steps and --batch-size must be >= 1")
         if not self.lr > 0:
@@ -63,6 +72,7 @@ class DistillConfig:
     def run_identity(self) -> dict[str, Any]:
         """The settings a ``--resume`` must agree with (steps and logging may change)."""
         meta = self.to_meta()
-        keep = ("teacher", "data_a", "data_b", "student", "student_overrides", "target_macs", "size",
+        keep = ("teacher", "data_a", "data_b", "student", "student_overrides", "target_macs", "size", "load_size",
+                "preprocess",
                 "batch_size", "lr", "weights", "taps", "seed")
         return {k: meta[k] for k in keep}

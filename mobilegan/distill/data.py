@@ -37,8 +37,10 @@ def split_holdout(files: list[Path], holdout: int, seed: int) -> tuple[list[Path
 
 
 def prepare_data(*, data_a: Path, data_b: Path | None, eval_data: Path | None, size: int, holdout: int,
-                 seed: int, use_b: bool) -> DistillData:
-    aug = AugmentConfig(size=size)
+                 seed: int, use_b: bool, load_size: int | None = None, preprocess: str = "resize_crop",
+                 eval_size: int | None = None) -> DistillData:
+    aug = AugmentConfig(size=size, load_size=load_size, preprocess=preprocess)  # type: ignore[arg-type]
+    eval_aug = AugmentConfig(size=eval_size or size)  # held-out images: resized to eval_size, scored whole
     files_a, _ = scan_images(list_images(data_a), name="A")
     if eval_data is not None:
         held_files, _ = scan_images(list_images(eval_data), name="eval")
@@ -55,7 +57,7 @@ def prepare_data(*, data_a: Path, data_b: Path | None, eval_data: Path | None, s
     if use_b and data_b is not None:
         files_b, _ = scan_images(list_images(data_b), name="B")
         train = UnpairedDataset(a, ImageDataset(files_b, aug, seed=seed, name="B"))
-    held = ImageDataset(held_files, aug, seed=seed, name="held_out", shuffle=False)
+    held = ImageDataset(held_files, eval_aug, seed=seed, name="held_out", shuffle=False)
     return DistillData(train=train, held_out=held, held_out_source=source, n_train=len(train_files))
 
 

@@ -25,6 +25,7 @@ from mobilegan.distill.task import STUDENT_FILE, DistillTask
 from mobilegan.distill.taps import FeatureAdapters, default_taps, parse_taps
 from mobilegan.distill.warm_start import WarmStartReport, warm_start_from_teacher
 from mobilegan.errors import ConfigError
+from mobilegan.models.config import GeneratorConfig
 from mobilegan.models.generator import ResnetGenerator
 from mobilegan.models.registry import build_model, create_model
 from mobilegan.runs import new_run_dir, record_latest_student
@@ -112,6 +113,19 @@ def _initial_psnr(teacher: torch.nn.Module, student: torch.nn.Module, data: Dist
     return value
 
 
+def student_overrides(cfg: DistillConfig, teacher_config: GeneratorConfig) -> dict[str, Any]:
+    """The student's field overrides; it inherits the teacher's global skip unless told otherwise.
+
+    A teacher with a global skip outputs ``input + change``; a student without one would have to
+    learn to rebuild every input pixel through its bottleneck, which is where its fidelity goes.
+    """
+    overrides = dict(cfg.student_overrides)
+    if teacher_config.global_skip and "global_skip" not in overrides:
+        log.info("the teacher adds its output to its input (global skip): so does the student")
+        overrides["global_skip"] = True
+    return overrides
+
+
 def distill(cfg: DistillConfig) -> DistillResult:
     """Distill ``cfg.teacher`` into a student; see :class:`DistillConfig` for every setting."""
     if cfg.resume and cfg.out_dir is None:
@@ -129,8 +143,8 @@ def distill(cfg: DistillConfig) -> DistillResult:
             raise ConfigError("under torchrun pass --out, so that every rank uses the same run folder")
         seed_everything(cfg.seed)
         teacher = _load_teacher(cfg.teacher)
-        choice = choose_student(name=cfg.student, overrides=cfg.student_overrides, target_macs=cfg.target_macs,
-                                size=cfg.size)
+        choice = choose_student(name=cfg.student, overrides=student_overrides(cfg, teacher.config),
+                                target_macs=cfg.target_macs, size=cfg.size)
         log.info("%s", choice.describe())
         student = build_model(choice.config)
         assert isinstance(student, ResnetGenerator)
@@ -146,7 +160,8 @@ def distill(cfg: DistillConfig) -> DistillResult:
                  ", ".join(f"{t.student}->{t.teacher}" for t in taps) or "none")
         disc = create_model(DISCRIMINATOR) if cfg.weights.gan > 0 else None
         data: DistillData = prepare_data(data_a=cfg.data_a, data_b=cfg.data_b, eval_data=cfg.eval_data,
-                                         size=cfg.size, holdout=cfg.holdout, seed=cfg.seed, use_b=disc is not None)
+                                         size=cfg.size, holdout=cfg.holdout, seed=cfg.seed, use_b=disc is not None,
+                                         load_size=cfg.load_size, preprocess=cfg.preprocess, eval_size=cfg.eval_size)
         if cfg.data_b is not None and disc is None:
             log.info("--data-b is only used by the adversarial term (--lambda-gan > 0); ignoring it")
         log.info("data: %d training images; held out: %s", data.n_train, data.held_out_source)
@@ -191,7 +206,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             record_latest_student(student_path)
             if not loop.interrupted:
                 images = held_out_images(data.held_out)
-                report, t_out, s_out = evaluate_pair(teacher.model, task.student, images, size=cfg.size,
+                report, t_out, s_out = evaluate_pair(teacher.model, task.student, images, size=cfg.eval_size or cfg.size,
                                                      device=ctx.device, fid_real=_fid_real(cfg),
                                                      inception_weights=cfg.inception_weights)
                 report.extra["held_out"] = data.held_out_source

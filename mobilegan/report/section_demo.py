@@ -30,6 +30,28 @@ def _grid(doc: dict[str, Any], path: Path, ctx: RenderContext) -> list[str]:
     return [embed_picture(grid["file"], path.parent, ctx, "held-out inputs through every stage", columns=columns)]
 
 
+def _showcase(doc: dict[str, Any], path: Path, ctx: RenderContext) -> list[str]:
+    show = as_dict(doc.get("showcase"))
+    if not show.get("file"):
+        return []
+    columns = [str(c) for c in as_list(show.get("columns"))]
+    cells = " | ".join(columns)
+    caption = (f"{show.get('photo')} at its own {show.get('width')}x{show.get('height')} px through "
+               f"mobilegan translate, two per row: {cells}")
+    scores = as_dict(show.get("psnr_db_vs_truth"))
+    tiling = as_dict(show.get("tiling"))
+    out = [heading(3, "A whole photo"), embed_picture(show["file"], path.parent, ctx, caption, wide=True)]
+    facts = [(f"PSNR vs ground truth, {k}", f"{as_float(v):.2f} dB") for k, v in scores.items()
+             if as_float(v) is not None]
+    facts += [(f"tiling, {k}", v) for k, v in tiling.items()]
+    if show.get("command"):
+        facts.append(("command", show["command"]))
+    out.append(key_values(facts))
+    out.append(note("Part of this photo was dealt to the training sets: it shows what a whole photo looks like; "
+                    "the held-out scores above are the measurement."))
+    return out
+
+
 def _scores(doc: dict[str, Any]) -> list[str]:
     scores = {k: as_dict(v) for k, v in as_dict(doc.get("scores")).items() if isinstance(v, dict)}
     if not scores:
@@ -133,7 +155,7 @@ def render(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
         if error is not None or not isinstance(doc, dict):
             parts: list[str] = [note(error or f"{path.name}: not a JSON object", "bad")]
         else:
-            parts = [*_grid(doc, path, ctx), *_scores(doc), *_teacher(doc), *_data(doc), *_stages(doc),
+            parts = [*_grid(doc, path, ctx), *_scores(doc), *_showcase(doc, path, ctx), *_teacher(doc), *_data(doc), *_stages(doc),
                      *_environment(doc)]
             if not parts:
                 parts = [note("demo.json holds none of the known parts (grid, scores, data, stages, commands)", "warn")]

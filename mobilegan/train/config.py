@@ -7,8 +7,11 @@ from typing import Any
 
 from mobilegan.data.transforms import PREPROCESS_MODES, AugmentConfig, Preprocess
 from mobilegan.errors import ConfigError
+from mobilegan.models.config import NORMS
 from mobilegan.train.distributed import DEVICES
 from mobilegan.utils.sizes import image_size_problem
+
+GENERATOR_NORMS: tuple[str, ...] = tuple(n for n in NORMS if n != "instance_decomposed")  # the official choices
 
 # Settings that may change between a run and its --resume (they do not change the maths).
 RESUMABLE_CHANGES: frozenset[str] = frozenset(
@@ -27,6 +30,8 @@ class TrainConfig:
     generator: str = "resnet_9blocks"
     ngf: int | None = None  # overrides of the generator preset
     n_blocks: int | None = None
+    norm: str | None = None  # generator norm override (the official --norm): instance, batch or none
+    global_skip: bool = False  # generator predicts a change added to its input (GeneratorConfig.global_skip)
     discriminator: str = "patchgan_70"
     ndf: int | None = None  # override of the discriminator preset
     size: int = 256
@@ -82,6 +87,8 @@ class TrainConfig:
             raise ConfigError("--ndf must be >= 1")
         if self.ngf is not None and self.ngf < 1 or self.n_blocks is not None and self.n_blocks < 0:
             raise ConfigError("--ngf must be >= 1 and --n-blocks >= 0")
+        if self.norm is not None and self.norm not in GENERATOR_NORMS:
+            raise ConfigError(f"unknown --norm {self.norm!r}; choose one of {', '.join(GENERATOR_NORMS)}")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ConfigError(f"unknown --device {self.device!r}; choose one of {', '.join(DEVICES)}")
 
@@ -89,8 +96,12 @@ class TrainConfig:
     def augment(self) -> AugmentConfig:
         return AugmentConfig(size=self.size, load_size=self.load_size, flip=self.flip, preprocess=self.preprocess)
 
-    def generator_overrides(self) -> dict[str, int]:
-        out: dict[str, int] = {}
+    def generator_overrides(self) -> dict[str, int | str | bool]:
+        out: dict[str, int | str | bool] = {}
+        if self.norm is not None:
+            out["norm"] = self.norm
+        if self.global_skip:
+            out["global_skip"] = True
         if self.ngf is not None:
             out["ngf"] = self.ngf
         if self.n_blocks is not None:
