@@ -78,4 +78,6 @@ EXECUTORCH_COREML = register_target(Target(
     export=_executorch_coreml_export,
     run=None,
     precisions=("fp16", "fp32"),
+    unchecked="the Core ML delegate runs only on Apple devices: lowering and the file's delegates are checked here, "
+              "its numbers are not (run the iOS app's self-test)",
 ))

@@ -25,7 +25,7 @@ from mobilegan.export.images import CALIB_IMAGES, select_images
 from mobilegan.export.model_card import MODEL_CARD, ModelCard, ModelCardError, merge_artifacts, read_card, write_card
 from mobilegan.export.parity import ParityError, eager_outputs
 from mobilegan.export.selftest import SELFTEST_DIR, write_selftest
-from mobilegan.export.targets import ExportJob, resolve_targets
+from mobilegan.export.targets import ALL, ExportJob, resolve_targets, unchecked_reason
 from mobilegan.export.wrap import wrap_for_export
 from mobilegan.models.registry import get_config, list_models
 from mobilegan.profile import profile_model
@@ -146,6 +146,9 @@ def export_model(
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise MobileganError(f"--out {out_dir}: exists and is not a folder")
     chosen = resolve_targets(targets)
+    if ALL in targets and quantize is None:
+        quantize = "int8"  # `all` means all: fp32 and int8 ExecuTorch, ONNX, Core ML
+        log.debug("--target all: int8 ExecuTorch too")
     if app is not None:
         _check_app_targets(app, [t.name for t in chosen], Path(out_dir))
     path = resolve_checkpoint(checkpoint)
@@ -172,9 +175,13 @@ def export_model(
         for target in chosen:
             log.info("exporting %s -> %s", name, target.name)
             try:
-                artifacts.extend(target.export(job))
+                made = target.export(job)
             except ParityError as exc:
                 raise ParityError(f"{exc}; the files in {out} were left as they were") from None
+            for artifact in made:
+                if not artifact.get("parity"):
+                    artifact["unchecked"] = unchecked_reason(job, target)
+            artifacts.extend(made)
         selftest = write_selftest(staging, images.test, expected)
         prof = profile_model(generator, size)
         card = ModelCard(
@@ -189,7 +196,7 @@ def export_model(
             write_card(out, card)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log.info("wrote %s (%d artifact(s)) to %s", MODEL_CARD, len(card.artifacts), out)
+    log.debug("wrote %s (%d artifact(s)) to %s", MODEL_CARD, len(card.artifacts), out)  # the CLI prints the summary
     if app is not None:
         install_app(out, app)
     return card

@@ -3,7 +3,7 @@
 A target module calls :func:`register_target` at import time. The built-in modules listed
 in :data:`TARGET_MODULES` are imported on first use; a module that is not installed yet
 (e.g. ``coreml`` before it lands) is simply absent. ``all`` means every registered target
-whose ``available()`` says it can run here.
+whose ``available()`` says it can run here (and, in the pipeline, int8 as well as fp32).
 
 Contract of ``Target.export(job)``: write every file under ``job.staging`` (never into the
 output folder), check parity there when ``job.verify`` (see :func:`verify_staged`), and
@@ -67,6 +67,10 @@ class Target:
     run: Runner | None = None  # runs an artifact here for parity; None: cannot run on this machine
     available: Callable[[], str | None] = _always  # None, or why the target cannot export here
     precisions: tuple[str, ...] = ("fp32",)
+    unchecked: str | None = None  # with run=None: why its artifacts cannot be checked here (model.json says it)
+
+    def unchecked_reason(self) -> str:
+        return self.unchecked or f"{self.name} artifacts cannot run on this machine"
 
 
 _TARGETS: dict[str, Target] = {}
@@ -121,7 +125,7 @@ def resolve_targets(names: Sequence[str]) -> list[Target]:
                 if reason is None:
                     chosen.append(target)
                 else:
-                    log.info("all: skipping %s (%s)", target.name, reason)
+                    log.warning("--target all: skipping %s (%s)", target.name, reason)
         else:
             target = get_target(name)
             reason = target.available()
@@ -144,10 +148,15 @@ def verify_staged(job: ExportJob, target: Target, path: Path, *, precision: str)
     target cannot run its artifacts here)."""
     if not job.verify:
         return None
-    if target.run is None:
-        log.warning("%s: cannot run %s artifacts on this machine; parity not checked", path.name, target.name)
+    if target.run is None:  # said once, in the summary and model.json ("unchecked"), not here
+        log.debug("%s: not checked here: %s", path.name, target.unchecked_reason())
         return None
     result = check_artifact(path, target.run, job.test_inputs, job.expected, precision=precision,
                             label=f"{target.name} {precision} ({path.name})")
-    log.info("parity %s: %s", path.name, result.summary())
+    log.debug("parity %s: %s", path.name, result.summary())
     return result
+
+
+def unchecked_reason(job: ExportJob, target: Target) -> str:
+    """Why ``target``'s artifacts in ``job`` carry no parity (the ``unchecked`` field of model.json)."""
+    return "exported with --no-verify" if not job.verify else target.unchecked_reason()

@@ -6,7 +6,8 @@ argument-less ``mobilegan export`` would pick up a pytest student. The session s
 temporary folder (module-scoped fixtures run there too) and each test in its own ``tmp_path``;
 subprocesses inherit that. At the end, the untracked and ignored files of the checkout (outside
 tool folders such as ``.venv``) must be exactly those that were there at the start, with the same
-size and modification time; otherwise the session fails with the list of changed paths.
+size and modification time (files committed meanwhile excepted); otherwise the session fails
+with the list of changed paths.
 """
 
 from __future__ import annotations
@@ -60,9 +61,23 @@ def checkout_snapshot() -> Snapshot | None:
     return snapshot
 
 
+def tracked(paths: list[str]) -> set[str]:
+    """Which of ``paths`` git tracks now (an untracked file committed meanwhile is no test's doing)."""
+    if not paths:
+        return set()
+    try:
+        listing = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--", *paths], capture_output=True,
+                                 check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return {p for p in listing.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
 def describe_changes(before: Snapshot, after: Snapshot) -> list[str]:
     added = [f"new      {p}" for p in sorted(set(after) - set(before))]
-    removed = [f"removed  {p}" for p in sorted(set(before) - set(after))]
+    gone = sorted(set(before) - set(after))
+    committed = tracked(gone)
+    removed = [f"removed  {p}" for p in gone if p not in committed]
     changed = [f"changed  {p}" for p in sorted(set(before) & set(after)) if before[p] != after[p]]
     return added + removed + changed
 

@@ -31,6 +31,11 @@ def test_snapshot_sees_new_changed_and_removed_untracked_or_ignored_files(tmp_pa
     changes = conftest.describe_changes(before, conftest.checkout_snapshot() or {})
     assert changes == ["new      runs/distill-1/student.pt", "removed  notes.txt", "changed  runs/latest.json"]
 
+    (repo / "notes.txt").write_text("untracked")  # committed by a colleague meanwhile: not a test's doing
+    before = conftest.checkout_snapshot() or {}
+    subprocess.run(["git", "-C", str(repo), "add", "notes.txt"], check=True)
+    assert conftest.describe_changes(before, conftest.checkout_snapshot() or {}) == []
+
 
 def test_tests_start_in_their_own_temporary_folder(tmp_path: Path) -> None:
     assert Path.cwd() == tmp_path

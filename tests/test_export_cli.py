@@ -79,7 +79,59 @@ def test_latest_student_is_used_and_named(capsys, ckpt: Path, tmp_path: Path, mo
     record_latest_student(ckpt)
     assert main(["export", "--target", "onnx", "--size", "32", "--out", "o"]) == 0
     captured = capsys.readouterr()
-    assert f"took the latest distilled student {ckpt.resolve()}" in captured.out
+    assert f"using the latest distilled student {ckpt.resolve()}" in captured.err
+    assert captured.out.count(str(ckpt.resolve())) == 1  # named once (the summary), not twice
     assert "mobile_w0125_fp32.onnx" in captured.out and "PSNR" in captured.out
     assert main(["verify", "o"]) == 0
     assert "all runnable artifacts verified" in capsys.readouterr().out
+
+
+# What third parties print during an export / verify / bench (issue 17): never on our terminal by default.
+THIRD_PARTY_NOISE = ("cpuinfo", "_MLModelProxy", "has not been tested", "_pytree", "unused nodes", "unused functions",
+                     "PassManager", "CoreMLPartitioner", "Running MIL", "Converting PyTorch", "scikit-learn",
+                     "Skipping op", ".tmp", "Warning")
+
+
+def _cli(*argv: str) -> tuple[str, str]:
+    import subprocess
+    import sys
+
+    from helpers_train import cli_env
+
+    done = subprocess.run([sys.executable, "-m", "mobilegan", *argv], capture_output=True, text=True, env=cli_env(),
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout, done.stderr
+
+
+def _noise(text: str) -> list[str]:
+    return [line for line in text.splitlines() if any(marker in line for marker in THIRD_PARTY_NOISE)]
+
+
+@pytest.mark.slow
+def test_export_all_means_all_quietly_and_says_what_is_unchecked(tmp_path: Path) -> None:
+    import json
+
+    torch.manual_seed(0)
+    ckpt = save_generator(create_model("mobile_w0125", n_blocks=1).eval(), tmp_path / "s.pt")
+    out, err = _cli("export", str(ckpt), "--target", "all", "--size", "32", "--calib-count", "2",
+                    "--out", str(tmp_path / "exp"))
+    card = json.loads((tmp_path / "exp" / "model.json").read_text())
+    made = {(a["target"], a["precision"]) for a in card["artifacts"]}
+    assert {("executorch", "fp32"), ("executorch", "int8"), ("onnx", "fp32"), ("coreml", "fp16"),
+            ("executorch-coreml", "fp16")} <= made
+    unchecked = {a["file"]: a["unchecked"] for a in card["artifacts"] if not a["parity"]}
+    assert list(unchecked) == ["s_coreml_fp16.pte"] and "Apple devices" in unchecked["s_coreml_fp16.pte"]
+    assert "s_coreml_fp16.pte" in out and "NOT CHECKED here: the Core ML delegate runs only on Apple devices" in out
+    for artifact in card["artifacts"]:  # each result once: in the summary, not again in the log
+        assert (out + err).count(f"{artifact['file']} ") == 1, artifact["file"]
+    assert "PSNR" not in err and not _noise(out + err), _noise(out + err)
+
+    out, err = _cli("verify", str(tmp_path / "exp"))
+    assert "skipped s_coreml_fp16.pte" in out.replace("  ", " ") and "Apple devices" in out
+    assert out.count("s_fp32.pte ") == 1 and "PSNR" not in err and not _noise(out + err), _noise(out + err)
+    out, err = _cli("bench", str(tmp_path / "exp"), "--runs", "2", "--warmup", "1", "--threads", "1", "--no-progress")
+    assert "executorch-xnnpack" in out and not _noise(out + err), _noise(out + err)
+
+    _, err = _cli("--debug", "export", str(ckpt), "--target", "onnx", "--size", "32", "--out", str(tmp_path / "dbg"))
+    assert _noise(err), "--debug shows the libraries' own output"

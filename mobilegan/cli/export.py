@@ -8,7 +8,7 @@ from mobilegan.cli.common import image_size, positive_int, print_json
 
 HELP = "export a generator to ExecuTorch (.pte fp32/int8), ONNX, Core ML with parity checks and model.json"
 EXAMPLES = (
-    "mobilegan export runs/distill/student.pt --target all --out export/ --quantize int8\n"
+    "mobilegan export runs/distill/student.pt --target all --out export/\n"
     "  mobilegan export --target executorch --out export/ --bundled      # latest distilled student\n"
     "  mobilegan export G_AB.pt --target onnx --dynamic-size --out web/"
 )
@@ -19,10 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", nargs="?", help="generator checkpoint (default: the student of the last `mobilegan distill` here)")
     p.add_argument("--target", action="append", required=True, metavar="TARGET",
-                   help="executorch, onnx, coreml, ... or all (repeatable)")
+                   help="executorch, onnx, coreml, executorch-coreml, or all = every one of them that exports here, "
+                        "ExecuTorch in fp32 and int8 (repeatable)")
     p.add_argument("--out", help="output folder (model.json and the artifacts; default: export/ next to the checkpoint)")
     p.add_argument("--size", type=image_size, default=256, help="input side in pixels, a multiple of 4 (default 256)")
-    p.add_argument("--quantize", choices=("int8",), help="also write an int8 ExecuTorch program (PT2E, XNNPACK)")
+    p.add_argument("--quantize", choices=("int8",),
+                   help="also write an int8 ExecuTorch program (PT2E, XNNPACK; implied by --target all)")
     p.add_argument("--calib-data", metavar="DIR", help="images for int8 calibration and parity (default: the "
                    "checkpoint's distillation images, else fixed synthetic images)")
     p.add_argument("--calib-count", type=positive_int, default=16, metavar="N",
@@ -54,12 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(card.to_dict())
         return 0
-    if args.checkpoint is None:
-        print(f"no checkpoint given: took the latest distilled student {card.source['checkpoint']}")
     print(f"{card.name} from {card.source['checkpoint']} at {card.size[0]}x{card.size[1]} -> {args.out}/model.json")
     for a in card.artifacts:
         parity = a.get("parity")
-        check = f"PSNR {parity['psnr_db']:.1f} dB, max abs {parity['max_abs']:.2g}" if parity else "parity not checked"
+        check = (f"PSNR {parity['psnr_db']:.1f} dB, max abs {parity['max_abs']:.2g}" if parity
+                 else f"NOT CHECKED here: {a.get('unchecked') or 'no parity recorded'}")
         deleg = a.get("delegation")
         segs = ""
         if deleg:

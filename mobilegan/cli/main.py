@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 
 from mobilegan.cli.common import OneLineParser
+from mobilegan.cli.quiet import OwnRecordsOnly, StderrHandler, quiet_third_parties
 from mobilegan.version import __version__
 
 # Command modules, in help order. Each exposes register(subparsers) and sets `func`.
@@ -30,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mobilegan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"mobilegan {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks and the libraries' own output")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug-level logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
@@ -39,14 +42,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that print their results themselves: their library loggers stay at WARNING (no second
+# copy of each result), except the progress lines listed in RESULT_PRINTING_PROGRESS.
+RESULT_PRINTING = {"export": ("mobilegan.export",), "verify": ("mobilegan.export",), "bench": ("mobilegan.bench",)}
+RESULT_PRINTING_PROGRESS = ("mobilegan.export.pipeline", "mobilegan.export.images")
+# Commands that load ExecuTorch's native runtime, whose probes write straight to file descriptor 2.
+NATIVE_NOISE = ("export", "verify", "bench", "translate")
+
+
+def _loud(args: argparse.Namespace) -> bool:
+    return bool(args.verbose or args.debug)
+
+
 def _setup_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     rank = os.environ.get("RANK", "0")
     if rank != "0":  # under torchrun only rank 0 talks
         level = logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    handler = StderrHandler()
+    if not _loud(args):
+        handler.addFilter(OwnRecordsOnly())
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     for noisy in ("torch", "coremltools", "executorch", "onnxscript", "PIL"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@contextlib.contextmanager
+def _results_printed_once(args: argparse.Namespace) -> Iterator[None]:
+    """For RESULT_PRINTING commands, their library loggers at WARNING (restored afterwards)."""
+    names = [*RESULT_PRINTING.get(args.command, ()), *RESULT_PRINTING_PROGRESS]
+    saved = {name: logging.getLogger(name).level for name in names}
+    if not _loud(args) and args.command in RESULT_PRINTING:
+        level = logging.getLogger().level
+        for name in RESULT_PRINTING[args.command]:
+            logging.getLogger(name).setLevel(max(level, logging.WARNING))
+        for name in RESULT_PRINTING_PROGRESS:
+            logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_results_printed_once(args))
+        if not _loud(args):
+            stack.enter_context(quiet_third_parties(native=args.command in NATIVE_NOISE))
+        return int(args.func(args) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     _setup_logging(args)
     try:
-        return int(args.func(args) or 0)
+        return _run(args)
     except MobileganError as exc:
         if args.debug:
             raise

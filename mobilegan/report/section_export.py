@@ -99,9 +99,11 @@ def render(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
                 failed = sum(1 for r in rows if isinstance(r[8], str) and "FAIL" in r[8])
                 if failed:
                     parts.append(note(f"{failed} artifact(s) failed their parity check: do not ship them", "bad"))
-                if any(not a.get("parity") and "coreml" in str(a.get("target")) for a in map(as_dict, card.artifacts)):
-                    parts.append(note("Core ML inside ExecuTorch runs only on Apple devices, so it cannot be "
-                                      "checked on this machine; run the iOS app's self-test."))
+                for a in map(as_dict, card.artifacts):
+                    if not a.get("parity") and (a.get("unchecked") or "coreml" in str(a.get("target"))):
+                        why = a.get("unchecked") or ("Core ML inside ExecuTorch runs only on Apple devices; "
+                                                     "run the iOS app's self-test")
+                        parts.append(note(f"{a.get('file')}: not checked on this machine: {why}.", "warn"))
             else:
                 parts.append(note("no artifacts listed in model.json", "warn"))
         out.append(Rendered(anchor, "export", section(anchor, title, parts, subtitle=ctx.rel(path))))
