@@ -103,3 +103,20 @@ def test_lazy_package_attributes_still_resolve() -> None:
     assert "profile_model" in dir(mobilegan) and callable(mobilegan.load_generator)
     with pytest.raises(AttributeError):
         _ = mobilegan.no_such_name
+
+
+def test_debug_works_after_the_command_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mobilegan.errors import MobileganError
+
+    missing = str(tmp_path / "nope.pt")
+    assert main(["profile", missing]) == 2 and "nope.pt" in capsys.readouterr().err
+    for argv in (["--debug", "profile", missing], ["profile", missing, "--debug"]):
+        with pytest.raises(MobileganError):  # --debug: the exception itself (a traceback on the terminal)
+            main(argv)
+
+
+def test_profile_shows_config_effective_widths_and_receptive_field(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "mobile_w025"]) == 0
+    out = capsys.readouterr().out
+    assert "ngf 64 x width 0.25 -> stage widths 16/32/64" in out and "norm batch" in out
+    assert "receptive field 153 px" in out

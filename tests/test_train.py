@@ -186,3 +186,28 @@ def test_resume_with_more_steps_recomputes_the_schedule(tmp_path: Path, caplog: 
                                                                            decay_steps=decay))
     assert load_generator_checkpoint(tmp_path / "run" / "G_AB.pt").meta["total_steps"] == 6
     assert load_training_state(tmp_path / "run" / "train_state.pt")[1]["steps"] == 6
+
+
+def test_interrupted_cli_run_prints_a_command_that_continues_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import shlex
+
+    make_domains(tmp_path)
+    original = CycleGANTask.train_step
+
+    def step_then_signal(self: CycleGANTask, batch: dict, step: int) -> dict[str, float]:
+        metrics = original(self, batch, step)
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return metrics
+
+    monkeypatch.setattr(CycleGANTask, "train_step", step_then_signal)
+    argv = ["train", "--data-a", str(tmp_path / "A"), "--data-b", str(tmp_path / "B"), "--size", "32", "--steps", "4",
+            "--out", str(tmp_path / "run"), "--sample-every", "0", "--device", "cpu", "--no-progress", *TINY_MODEL]
+    assert main(argv) == 130
+    line = next(x for x in capsys.readouterr().out.splitlines() if "continue with: " in x)
+    again = shlex.split(line.split("continue with: ", 1)[1])
+    assert again[:2] == ["mobilegan", "train"] and "--resume" in again
+    monkeypatch.setattr(CycleGANTask, "train_step", original)
+    assert main(again[1:]) == 0  # the printed command alone finishes the run
+    assert load_training_state(tmp_path / "run" / "train_state.pt")[0]["step"] == 4

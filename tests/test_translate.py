@@ -238,3 +238,18 @@ def test_bad_model_leaves_no_output_folder(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="bad.pt"):
         translate_files([str(img)], tmp_path / "bad.pt", tmp_path / "never", TranslateConfig())
     assert not (tmp_path / "never").exists()
+
+
+def test_cli_refuses_to_overwrite_outputs_without_overwrite(tmp_path: Path, student: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    img = tmp_path / "x.png"
+    Image.new("RGB", (16, 16), (10, 200, 30)).save(img)
+    argv = ["translate", str(img), "--model", str(student), "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    first = (tmp_path / "o" / "x.png").read_bytes()
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err and "--overwrite" in err
+    assert (tmp_path / "o" / "x.png").read_bytes() == first
+    assert main([*argv, "--overwrite"]) == 0

@@ -33,20 +33,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mobilegan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"mobilegan {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks and the libraries' own output")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug-level logging")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    _add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"mobilegan.cli.{name.replace('-', '_')}").register(sub)
+    for command in sub.choices.values():  # also after the command: `mobilegan export ... --debug`
+        _add_global_options(command, after_command=True)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
+    # After the command they default to SUPPRESS, so an option given before it is not reset.
+    kw = {"default": argparse.SUPPRESS} if after_command else {}
+    group = parser.add_argument_group("output and diagnostics") if after_command else parser
+    group.add_argument("--debug", action="store_true", help="show full tracebacks and the libraries' own output", **kw)
+    group.add_argument("-v", "--verbose", action="store_true", help="debug-level logging", **kw)
+    group.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only", **kw)
 
 
 # Commands that print their results themselves: their library loggers stay at WARNING (no second
 # copy of each result), except the progress lines listed in RESULT_PRINTING_PROGRESS.
 RESULT_PRINTING = {"export": ("mobilegan.export",), "verify": ("mobilegan.export",), "bench": ("mobilegan.bench",)}
 RESULT_PRINTING_PROGRESS = ("mobilegan.export.pipeline", "mobilegan.export.images")
-# Commands that load ExecuTorch's native runtime, whose probes write straight to file descriptor 2.
+# Commands that load ExecuTorch's native runtime, which logs its cpuinfo probes through sys.stderr.
 NATIVE_NOISE = ("export", "verify", "bench", "translate")
 
 

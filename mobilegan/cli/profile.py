@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from mobilegan.checkpoints.resolve import model_from_name_or_path
     from mobilegan.errors import MobileganError
     from mobilegan.models.registry import get_entry, list_models
-    from mobilegan.profile import format_count, layer_table, profile_model
+    from mobilegan.profile import format_count, layer_table, profile_model, receptive_field
 
     if args.list:
         for name in list_models():
@@ -35,12 +35,21 @@ def run(args: argparse.Namespace) -> int:
         raise MobileganError("profile needs a model name or checkpoint path (or --list)")
     model, desc = model_from_name_or_path(args.model)
     prof = profile_model(model, args.size)
+    config = getattr(model, "config", None)
+    rf = receptive_field(model)
     if args.json:
-        print_json({"model": args.model, **prof.to_dict(layers=args.layers)})
+        extra = {"config": config.to_dict()} if config is not None else {}
+        print_json({"model": args.model, **extra, "receptive_field": rf, **prof.to_dict(layers=args.layers)})
         return 0
     if args.layers:
         print(layer_table(prof))
     print(f"{desc} at {args.size}x{args.size}")
+    if config is not None and hasattr(config, "channels"):  # a generator: the effective widths, not just ngf
+        widths = "/".join(str(config.channels(m)) for m in (1, 2, 4))
+        print(f"  config       ngf {config.ngf} x width {config.width} -> stage widths {widths}, {config.n_blocks} "
+              f"{'depthwise ' if config.depthwise else ''}blocks, norm {config.norm}, padding {config.padding}, "
+              f"upsample {config.upsample}, dropout {config.dropout}")
+    print(f"  receptive field {rf} px (translate's tile overlap follows it)")
     print(f"  params       {prof.params:>16,}  ({format_count(prof.params)})")
     print(f"  MACs (real)  {prof.macs:>16,}  ({format_count(prof.macs)})")
     print(f"  MACs (compat){prof.macs_compat:>16,}  ({format_count(prof.macs_compat)}; transposed convs charged per output pixel, as GAN-compression papers count)")

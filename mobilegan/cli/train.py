@@ -147,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
     elif result.interrupted:
-        print(f"interrupted at step {result.steps}/{result.total_steps}; resume with: --resume --out {result.out}")
+        again = cfg.command if " --resume" in f"{cfg.command} " else f"{cfg.command} --resume"
+        print(f"interrupted at step {result.steps}/{result.total_steps}; continue with: {again}")
     else:
         print(f"trained {result.steps} steps ({result.steady_steps_per_s:.2f} it/s after warm-up) -> {result.g_ab}, {result.g_ba}")
     return 130 if result.interrupted else 0

@@ -3,8 +3,9 @@
 Inputs are files, folders (recursive) or glob patterns. Each image is decoded with EXIF
 orientation applied, translated at its own size (padded to a multiple of 4 and cropped back;
 tiled when larger than a tile), and written to ``out_dir`` under the same name. Outputs keep
-the input's format unless ``fmt`` says otherwise; an input is never overwritten; unreadable
-files are skipped with a warning and counted.
+the input's format unless ``fmt`` says otherwise; an input is never overwritten, an earlier
+output only with ``overwrite`` (the CLI's ``--overwrite``); unreadable files are skipped with a
+warning and counted.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class TranslateConfig:
     keep_size: bool = True  # output at the (oriented) input size
     fmt: str | None = None  # output format; None = same as the input
     device: str = "cpu"
+    overwrite: bool = True  # False: refuse (before any work) when an output file exists; the CLI's default
 
 
 @dataclass
@@ -96,6 +98,11 @@ def translate_files(inputs: list[str], model: str | os.PathLike[str], out_dir: s
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise MobileganError(f"{out}: exists and is not a folder")
+    if not config.overwrite:
+        existing = [d for d in (_output_path(src, out, config.fmt)[0] for src in files) if d.exists()]
+        if existing:
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise MobileganError(f"{existing[0]} already exists{more}; pass --overwrite to replace, or choose another --out")
     runner = open_runner(model, device=config.device)  # before creating anything: a bad model leaves no folder
     out.mkdir(parents=True, exist_ok=True)
     result = TranslateResult()
