@@ -94,7 +94,8 @@ def _checkout_stays_unchanged(tmp_path_factory: pytest.TempPathFactory) -> Itera
     after = checkout_snapshot()
     if before is not None and after is not None:
         changes = describe_changes(before, after)
-        assert not changes, "the test session wrote into the checkout (tests must use tmp_path):\n  " + "\n  ".join(changes)
+        assert not changes, ("the test session wrote into the checkout (tests must use tmp_path; in a checkout shared "
+                             "with people editing it, their new files show here too):\n  " + "\n  ".join(changes))
 
 
 @pytest.fixture(autouse=True)
