@@ -414,5 +414,7 @@ def _upsample_bilinear(a: OpArgs) -> np.ndarray:
     return _interp_axis(x, _bilinear_grid(x.shape[-1], ow, align, half_pixel), x.ndim - 1)
 
 
-# Kernels for compressed constants live in their own module and register into KERNELS on import.
+# Kernels for compressed constants and pixel (un)shuffle live in their own modules and register into
+# KERNELS on import.
 from mobilegan.export import mil_ops_constexpr  # noqa: E402, F401
+from mobilegan.export import mil_ops_layout  # noqa: E402, F401

@@ -39,7 +39,7 @@ def _count(text: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from mobilegan.models.config import DEFAULT_STUDENT, NORMS, PADDINGS, UPSAMPLES
+    from mobilegan.models.config import DEFAULT_STUDENT, NORMS, PADDINGS, SPACE_TO_DEPTH, UPSAMPLES
 
     p = sub.add_parser("distill", help=HELP, description=HELP, epilog=f"examples:\n{EXAMPLES}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--norm", choices=NORMS, help="normalisation layer")
     st.add_argument("--padding", choices=PADDINGS, help="block padding")
     st.add_argument("--upsample", choices=UPSAMPLES, help="upsampling layer")
+    st.add_argument("--space-to-depth", type=int, choices=SPACE_TO_DEPTH, metavar="S",
+                    help="fold SxS pixels into channels before the first conv, unfold after the head "
+                         "(1 = off, 2 or 4: no conv at full resolution; the mobile_s2d* presets)")
     st.add_argument("--target-macs", type=_count, metavar="N",
                     help="pick the widest width whose compat MACs at --size fit, e.g. 1.4G")
     st.add_argument("--no-warm-start", action="store_true",
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out (the run folder to continue)")
     overrides = {"width": args.width, "n_blocks": args.n_blocks, "depthwise": args.depthwise, "norm": args.norm,
-                 "padding": args.padding, "upsample": args.upsample}
+                 "padding": args.padding, "upsample": args.upsample, "space_to_depth": args.space_to_depth}
     cfg = DistillConfig(
         teacher=Path(args.teacher), data_a=Path(args.data_a), data_b=Path(args.data_b) if args.data_b else None,
         eval_data=Path(args.eval_data) if args.eval_data else None,

@@ -38,10 +38,11 @@ class StudentChoice:
 
     def describe(self) -> str:
         c = self.config
+        s2d = f", space-to-depth {c.space_to_depth}" if c.space_to_depth > 1 else ""
         return (
             f"student from preset {self.name} (ngf {c.channels(1)}, width {c.width:g}, {c.n_blocks} "
             f"{'depthwise' if c.depthwise else 'full'} blocks, norm {c.norm}, padding {c.padding}, "
-            f"upsample {c.upsample}): {format_count(self.profile.params)} params, "
+            f"upsample {c.upsample}{s2d}): {format_count(self.profile.params)} params, "
             f"{format_count(self.profile.macs_compat)} compat MACs ({format_count(self.profile.macs)} real) "
             f"at {self.profile.size[0]} px; {self.reason}"
         )

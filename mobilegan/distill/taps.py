@@ -1,7 +1,10 @@
 """Feature-distillation taps: which named teacher stage each student stage imitates.
 
 Taps are stage *names* from ``ResnetGenerator.feature_names()`` (``stem``, ``down1``,
-``down2``, ``block1``.., ``up1``, ``up2``), never ``nn.Sequential`` indices. A student
+``down2``, ``block1``.., ``up1``, ``up2``), never ``nn.Sequential`` indices. A name says where
+the stage's output lies (``down1``/``up1`` at H/2, ``down2`` and blocks at H/4), so a
+space-to-depth student, which lacks the full-resolution stages (and the H/2 ones at factor 4),
+pairs with the paper's teacher by the same names. A student
 block is paired with the teacher block at the same relative depth, so an 8-block student
 can learn from a 9-block teacher. A learned 1x1 conv per tap maps the student's width to
 the teacher's (the adapters are thrown away after distillation).
@@ -34,13 +37,15 @@ def map_block(index: int, n_student: int, n_teacher: int) -> int:
 
 
 def default_taps(student: ResnetGenerator, teacher: ResnetGenerator, *, n_block_taps: int = 2) -> list[TapPair]:
-    """``down2``, ``n_block_taps`` evenly spaced blocks (proportionally mapped), and ``up1``."""
+    """``down2``, ``n_block_taps`` evenly spaced blocks (proportionally mapped), and ``up1``
+    (left out when either network has no ``up1``, as a space-to-depth-4 student)."""
     n_s, n_t = len(student.blocks), len(teacher.blocks)
     pairs = [TapPair("down2", "down2")]
     if n_s and n_t:
         chosen = sorted({max(1, round(k * n_s / (n_block_taps + 1))) for k in range(1, n_block_taps + 1)})
         pairs += [TapPair(f"block{i}", f"block{map_block(i, n_s, n_t)}") for i in chosen]
-    pairs.append(TapPair("up1", "up1"))
+    if "up1" in student.feature_names() and "up1" in teacher.feature_names():
+        pairs.append(TapPair("up1", "up1"))
     return pairs
 
 

@@ -35,6 +35,8 @@ def warm_start_blockers(student: ResnetGenerator, teacher: ResnetGenerator) -> l
     problems = []
     if s.depthwise or t.depthwise:
         problems.append("depthwise blocks have no teacher counterpart")
+    if s.space_to_depth > 1 or t.space_to_depth > 1:
+        problems.append("space-to-depth entry and head have no teacher counterpart")
     if s.upsample != t.upsample:
         problems.append(f"upsampling differs ({s.upsample} vs teacher {t.upsample})")
     if _NORM_FAMILY[s.norm] != _NORM_FAMILY[t.norm]:

@@ -14,6 +14,7 @@ UpsampleKind = Literal["transpose", "nearest_conv", "bilinear_conv"]
 NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")
 PADDINGS: tuple[str, ...] = ("reflect", "zero")
 UPSAMPLES: tuple[str, ...] = ("transpose", "nearest_conv", "bilinear_conv")
+SPACE_TO_DEPTH: tuple[int, ...] = (1, 2, 4)
 DEFAULT_STUDENT = "mobile_w025"  # the preset distill uses by default (registered in presets.py)
 
 
@@ -58,9 +59,14 @@ class GeneratorConfig:
     # checkpoint. (Tried for the demo teacher: the cycle loss then holds both generators at the
     # identity; BENCHMARKS.md has the runs.)
     global_skip: bool = False
+    # Space-to-depth entry: 2 or 4 folds each 2x2 / 4x4 pixel patch into channels
+    # (PixelUnshuffle) before the first conv and unfolds the head's output (PixelShuffle), so no
+    # convolution runs at full resolution; the stages the fold skips (stem; down1 too at 4) are
+    # left out. 1 is the paper's layout. See ResnetGenerator for the stage names.
+    space_to_depth: int = 1
 
     def __post_init__(self) -> None:
-        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels"), reals=("width", "dropout"),
+        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth"), reals=("width", "dropout"),
                      bools=("depthwise", "conv_bias", "global_skip"))
         if self.ngf < 1 or self.n_blocks < 0:
             raise ConfigError(f"ngf must be >= 1 and n_blocks >= 0 (got ngf={self.ngf}, n_blocks={self.n_blocks})")
@@ -75,6 +81,9 @@ class GeneratorConfig:
             raise ConfigError(f"unknown padding {self.padding!r}; choose one of {', '.join(PADDINGS)}")
         if self.upsample not in UPSAMPLES:
             raise ConfigError(f"unknown upsample {self.upsample!r}; choose one of {', '.join(UPSAMPLES)}")
+        if self.space_to_depth not in SPACE_TO_DEPTH:
+            raise ConfigError(f"space_to_depth must be one of {', '.join(map(str, SPACE_TO_DEPTH))} "
+                              f"(got {self.space_to_depth})")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
         if self.global_skip and self.in_channels != self.out_channels:

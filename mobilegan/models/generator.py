@@ -1,9 +1,17 @@
 """The CycleGAN ResNet generator (Johnson et al. / Zhu et al.) and its mobile students.
 
 One class covers the paper's ``resnet_9blocks`` / ``resnet_6blocks`` and every student:
-the config switches width, depthwise blocks, norm, padding and upsampling.
+the config switches width, depthwise blocks, norm, padding, upsampling and space-to-depth.
 
-    c7s1-ngf -> d(2ngf) -> d(4ngf) -> R(4ngf) x n_blocks -> u(2ngf) -> u(ngf) -> c7s1-3 -> tanh
+    space_to_depth 1 (paper):  c7s1-ngf -> d(2ngf) -> d(4ngf) -> R(4ngf) x n -> u(2ngf) -> u(ngf) -> c7s1-3 -> tanh
+    space_to_depth 2:  unshuffle(2) -> c3s1-2ngf -> d(4ngf) -> R(4ngf) x n -> u(2ngf) -> c3s1-12 -> shuffle(2) -> tanh
+    space_to_depth 4:  unshuffle(4) -> c3s1-4ngf -> R(4ngf) x n -> c3s1-48 -> shuffle(4) -> tanh
+
+Stage names say where a stage's output lies, so a space-to-depth student and a paper teacher
+share them and distillation taps pair them by name: ``down1`` and ``up1`` are at H/2, ``down2``
+and the blocks at H/4, ``stem`` and ``up2`` at full resolution (absent when space-to-depth skips
+them). With space-to-depth the first stage present is the entry conv (it reads the unshuffled
+input) and no convolution runs at full resolution.
 
 Input and output are NCHW float RGB in [-1, 1]. Sides must be multiples of 4.
 """
@@ -23,6 +31,10 @@ from mobilegan.models.layers import (
 )
 
 _UPSAMPLE_MODE = {"transpose": "transpose", "nearest_conv": "nearest", "bilinear_conv": "bilinear"}
+# Encoder / decoder stages present at each space-to-depth factor, in execution order.
+_ENCODER = {1: ("stem", "down1", "down2"), 2: ("down1", "down2"), 4: ("down2",)}
+_DECODER = {1: ("up1", "up2"), 2: ("up1",), 4: ()}
+_STAGE_MULT = {"stem": 1, "down1": 2, "down2": 4, "up1": 2, "up2": 1}
 
 
 class ResnetGenerator(nn.Module):
@@ -31,56 +43,74 @@ class ResnetGenerator(nn.Module):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         self.config = config
+        s = config.space_to_depth
         c1, c2, c4 = config.channels(1), config.channels(2), config.channels(4)
         norm = norm_factory(config.norm)
         bias = config.conv_bias or norm is None
         pad = config.padding
         block = DepthwiseResidualBlock if config.depthwise else ResidualBlock
         up_mode = _UPSAMPLE_MODE[config.upsample]
+        self._encoder, self._decoder = _ENCODER[s], _DECODER[s]
 
-        self.stem = ConvNormAct(config.in_channels, c1, kernel_size=7, padding=pad, norm=norm, act=nn.ReLU, bias=bias)
-        # Downsampling convs use zero padding in the paper's code whatever the block padding.
-        self.down1 = ConvNormAct(c1, c2, kernel_size=3, stride=2, norm=norm, act=nn.ReLU, bias=bias)
-        self.down2 = ConvNormAct(c2, c4, kernel_size=3, stride=2, norm=norm, act=nn.ReLU, bias=bias)
+        # (B, 3, H, W) -> (B, 3 s^2, H/s, W/s); Identity for the paper's layout (no parameters either way).
+        self.space_to_depth = nn.PixelUnshuffle(s) if s > 1 else nn.Identity()
+        entry_in = config.in_channels * s * s
+        if s == 1:
+            self.stem = ConvNormAct(entry_in, c1, kernel_size=7, padding=pad, norm=norm, act=nn.ReLU, bias=bias)
+        if s <= 2:
+            # Downsampling convs use zero padding in the paper's code whatever the block padding;
+            # the space-to-depth entry conv (stride 1) replaces the stem and pads like it.
+            self.down1 = (ConvNormAct(c1, c2, kernel_size=3, stride=2, norm=norm, act=nn.ReLU, bias=bias) if s == 1
+                          else ConvNormAct(entry_in, c2, kernel_size=3, padding=pad, norm=norm, act=nn.ReLU, bias=bias))
+        self.down2 = (ConvNormAct(c2, c4, kernel_size=3, stride=2, norm=norm, act=nn.ReLU, bias=bias) if s <= 2
+                      else ConvNormAct(entry_in, c4, kernel_size=3, padding=pad, norm=norm, act=nn.ReLU, bias=bias))
         self.blocks = nn.Sequential(
             *(block(c4, padding=pad, norm=norm, bias=bias, dropout=config.dropout) for _ in range(config.n_blocks))
         )
-        self.up1 = UpsampleConvNormAct(c4, c2, mode=up_mode, norm=norm, bias=bias)
-        self.up2 = UpsampleConvNormAct(c2, c1, mode=up_mode, norm=norm, bias=bias)
-        self.head = ConvNormAct(c1, config.out_channels, kernel_size=7, padding=pad, bias=True)
+        if s <= 2:
+            self.up1 = UpsampleConvNormAct(c4, c2, mode=up_mode, norm=norm, bias=bias)
+        if s == 1:
+            self.up2 = UpsampleConvNormAct(c2, c1, mode=up_mode, norm=norm, bias=bias)
+            self.head = ConvNormAct(c1, config.out_channels, kernel_size=7, padding=pad, bias=True)
+        else:
+            head_in = c2 if s == 2 else c4
+            self.head = ConvNormAct(head_in, config.out_channels * s * s, kernel_size=3, padding=pad, bias=True)
+        self.depth_to_space = nn.PixelShuffle(s) if s > 1 else nn.Identity()  # (B, 3 s^2, H/s, W/s) -> (B, 3, H, W)
         self.tanh = nn.Tanh()
 
     def feature_names(self) -> list[str]:
         """Names of the intermediate features :meth:`forward_features` returns, in order."""
         blocks = [f"block{i + 1}" for i in range(len(self.blocks))]
-        return ["stem", "down1", "down2", *blocks, "up1", "up2"]
+        return [*self._encoder, *blocks, *self._decoder]
 
     def feature_channels(self) -> dict[str, int]:
-        c1, c2, c4 = self.config.channels(1), self.config.channels(2), self.config.channels(4)
-        out = {"stem": c1, "down1": c2, "down2": c4, "up1": c2, "up2": c1}
-        out.update({f"block{i + 1}": c4 for i in range(len(self.blocks))})
+        out = {name: self.config.channels(_STAGE_MULT[name]) for name in (*self._encoder, *self._decoder)}
+        out.update({f"block{i + 1}": self.config.channels(4) for i in range(len(self.blocks))})
         return out
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Output and a dict of every named intermediate feature (for distillation)."""
         feats: dict[str, torch.Tensor] = {}
-        h = feats["stem"] = self.stem(x)  # (B, c1, H, W)
-        h = feats["down1"] = self.down1(h)  # (B, c2, H/2, W/2)
-        h = feats["down2"] = self.down2(h)  # (B, c4, H/4, W/4)
+        h = self.space_to_depth(x)  # (B, 3 s^2, H/s, W/s)
+        for name in self._encoder:  # ends at (B, c4, H/4, W/4)
+            h = feats[name] = getattr(self, name)(h)
         for i, blk in enumerate(self.blocks):
             h = feats[f"block{i + 1}"] = blk(h)
-        h = feats["up1"] = self.up1(h)  # (B, c2, H/2, W/2)
-        h = feats["up2"] = self.up2(h)  # (B, c1, H, W)
+        for name in self._decoder:  # ends at (B, c1, H, W), (B, c2, H/2, W/2) or nothing
+            h = feats[name] = getattr(self, name)(h)
         return self._output(x, h), feats
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) in [-1, 1] -> same
-        h = self.down2(self.down1(self.stem(x)))
+        h = self.space_to_depth(x)
+        for name in self._encoder:
+            h = getattr(self, name)(h)
         h = self.blocks(h)
-        h = self.up2(self.up1(h))
+        for name in self._decoder:
+            h = getattr(self, name)(h)
         return self._output(x, h)
 
     def _output(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        y = self.tanh(self.head(h))
+        y = self.tanh(self.depth_to_space(self.head(h)))
         if self.config.global_skip:
             return torch.clamp(x + y, -1.0, 1.0)
         return y

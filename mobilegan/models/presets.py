@@ -22,7 +22,7 @@ def resnet_6blocks() -> GeneratorConfig:
     return GeneratorConfig(ngf=64, n_blocks=6)
 
 
-def _mobile(width: float) -> GeneratorConfig:
+def _mobile(width: float, *, space_to_depth: int = 1) -> GeneratorConfig:
     return GeneratorConfig(
         ngf=64,
         n_blocks=MOBILE_BLOCKS,
@@ -32,6 +32,7 @@ def _mobile(width: float) -> GeneratorConfig:
         padding="zero",
         upsample="transpose",
         conv_bias=False,
+        space_to_depth=space_to_depth,
     )
 
 
@@ -53,6 +54,34 @@ def mobile_w025() -> GeneratorConfig:
 @register_model("mobile_w0125", kind="generator", description="smallest mobile student, width 0.125 (ngf 8), depthwise")
 def mobile_w0125() -> GeneratorConfig:
     return _mobile(0.125)
+
+
+# Space-to-depth students (issue 16): PixelUnshuffle in, PixelShuffle out, no convolution at full
+# resolution. Same blocks as mobile_w025; s2d2 keeps the H/2 stages (entry conv and one transposed
+# conv), s2d4 runs everything at H/4. Both lower to one XNNPACK segment (pixel (un)shuffle is a
+# reshape + transpose there).
+@register_model("mobile_s2d2_w025", kind="generator",
+                description="space-to-depth 2 student, width 0.25: PixelUnshuffle(2) in, depthwise blocks at H/4")
+def mobile_s2d2_w025() -> GeneratorConfig:
+    return _mobile(0.25, space_to_depth=2)
+
+
+@register_model("mobile_s2d2_w050", kind="generator",
+                description="space-to-depth 2 student, width 0.5 (ngf 32): PixelUnshuffle(2) in")
+def mobile_s2d2_w050() -> GeneratorConfig:
+    return _mobile(0.5, space_to_depth=2)
+
+
+@register_model("mobile_s2d4_w025", kind="generator",
+                description="space-to-depth 4 student, width 0.25: PixelUnshuffle(4) straight to H/4, no H/2 stage")
+def mobile_s2d4_w025() -> GeneratorConfig:
+    return _mobile(0.25, space_to_depth=4)
+
+
+@register_model("mobile_s2d4_w050", kind="generator",
+                description="space-to-depth 4 student, width 0.5 (ngf 32): PixelUnshuffle(4) straight to H/4")
+def mobile_s2d4_w050() -> GeneratorConfig:
+    return _mobile(0.5, space_to_depth=4)
 
 
 @register_model(
