@@ -6,6 +6,7 @@
 - :mod:`.machine` — host CPU description and theoretical peak
 - :mod:`.roofline` — phone-class latency *estimates*
 - :mod:`.results` — rows, the ``mobilegan.bench/1`` JSON, import, table
-- :mod:`.plot` — bars and the latency-vs-MACs scatter
+- :mod:`.front` — the latency-fidelity front (``bench --sweep --fidelity``): distill, lower, score, time
+- :mod:`.plot` — bars, the latency-vs-MACs scatter and the latency-fidelity front
 - ``test_bench_*.py`` — pytest-benchmark suites (``make bench``), ``device/`` — phone scripts
 """

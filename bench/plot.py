@@ -1,10 +1,11 @@
-"""Pictures: latency / speed-up bars and the latency-vs-MACs trade-off scatter (matplotlib, Agg)."""
+"""Pictures: latency / speed-up bars, the latency-vs-MACs scatter and the latency-fidelity front (matplotlib, Agg)."""
 
 from __future__ import annotations
 
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 from mobilegan.bench.results import Row
 from mobilegan.errors import MobileganError
@@ -65,6 +66,41 @@ def plot_sweep(points: list[dict[str, float | str]], path: str | os.PathLike[str
     ax.set_ylabel("median latency, ms")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
+def plot_front(points: list[Any], path: str | os.PathLike[str], title: str) -> Path:
+    """Latency (log x) against student-vs-teacher PSNR, one labelled point per candidate and precision;
+    the Pareto front joined by a line (``points``: :class:`mobilegan.bench.front.FrontPoint`)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for p in points:
+        s2d = p.preset.startswith("mobile_s2d")
+        ax.scatter(p.median_ms, p.psnr_db, s=60 if p.on_front else 30, marker="o" if p.precision == "fp32" else "^",
+                   color="tab:red" if s2d else "tab:blue", edgecolors="black" if p.on_front else "none", zorder=3)
+        ax.annotate(f"{p.label} {p.precision}", (p.median_ms, p.psnr_db), fontsize=7, xytext=(4, 3),
+                    textcoords="offset points")
+    front = sorted((p for p in points if p.on_front), key=lambda p: p.median_ms)
+    ax.plot([p.median_ms for p in front], [p.psnr_db for p in front], color="black", lw=1, ls="--", zorder=2,
+            label="front (nothing both faster and closer to the teacher)")
+    ax.scatter([], [], color="tab:blue", label="full-resolution stem/head")
+    ax.scatter([], [], color="tab:red", label="space-to-depth")
+    ax.scatter([], [], color="grey", marker="^", label="int8 (triangles; circles fp32)")
+    ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set_xlabel("ExecuTorch XNNPACK median latency, ms (log)")
+    ax.set_ylabel("PSNR vs teacher on held-out images, dB")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     out = _save(fig, path)
     plt.close(fig)

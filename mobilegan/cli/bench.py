@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mobilegan.bench.core import BenchConfig
 
 HELP = "benchmark exported models and checkpoints (host), merge phone results, plot the trade-offs"
 EXAMPLES = """mobilegan bench export/ --teacher runs/teacher/G_AB.pt --threads 1,2 --json bench.json --plot bench.png
   mobilegan bench export/ --import pixel8a.json --plot bench.png
-  mobilegan bench --sweep --size 256 --plot sweep.png"""
+  mobilegan bench --sweep --size 256 --plot sweep.png
+  mobilegan bench --sweep --fidelity --teacher mobilegan/demo/assets/demo_teacher.pt --steps 2000 --threads 2 \
+      --work runs/front --json front.json --plot front.png"""
 
 
 def _threads(text: str) -> tuple[int, ...]:
@@ -36,6 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="FILE.json",
                    help="merge results measured on a phone (sample app benchmark mode or bench/device scripts)")
     p.add_argument("--sweep", action="store_true", help="latency vs MACs across the registry presets (eager)")
+    fr = p.add_argument_group("latency-fidelity front (--sweep --fidelity)")
+    fr.add_argument("--fidelity", action="store_true",
+                    help="with --sweep: distill every candidate from --teacher on the demo data with one budget, "
+                         "then ExecuTorch latency (largest --threads) vs PSNR against the teacher, front marked")
+    fr.add_argument("--steps", type=positive_int, default=2000, help="distillation steps per candidate (default 2000)")
+    fr.add_argument("--candidates", help="comma-separated preset[:field=value...] (default: the built-in list)")
+    fr.add_argument("--work", default="runs/front", help="folder for the candidates' runs and programs (default runs/front)")
+    fr.add_argument("--no-int8", action="store_true", help="fp32 programs only")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -51,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = BenchConfig(size=args.size, threads=args.threads, runs=args.runs, warmup=args.warmup,
                       progress=not args.no_progress)
     machine = describe_machine()
+    if args.fidelity:
+        if not args.sweep or not args.teacher:
+            raise MobileganError("--fidelity goes with --sweep and needs --teacher")
+        return _run_front(args, cfg, machine)
     if args.sweep:
         points = sweep_presets(cfg)
         for pt in points:
@@ -87,5 +105,42 @@ def run(args: argparse.Namespace) -> int:
         print(f"json: {args.json_out}")
     if args.plot:
         plot_latency(rows, args.plot, f"median latency ({machine['device']})")
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _run_front(args: argparse.Namespace, cfg: BenchConfig, machine: dict[str, Any]) -> int:
+    """``--sweep --fidelity``: the latency-fidelity front (:mod:`mobilegan.bench.front`)."""
+    from pathlib import Path
+
+    from mobilegan.bench.front import (
+        DEFAULT_CANDIDATES,
+        FrontConfig,
+        format_front,
+        front_document,
+        measure_candidates,
+        parse_candidate,
+    )
+    from mobilegan.bench.plot import plot_front
+    from mobilegan.utils.atomic import atomic_write_text
+
+    candidates = (tuple(parse_candidate(c) for c in args.candidates.split(",") if c.strip()) if args.candidates
+                  else DEFAULT_CANDIDATES)
+    front = FrontConfig(teacher=Path(args.teacher), work_dir=Path(args.work), candidates=candidates, steps=args.steps,
+                        size=cfg.size, threads=max(cfg.threads), runs=cfg.runs, warmup=cfg.warmup,
+                        int8=not args.no_int8, progress=cfg.progress)
+    points, info = measure_candidates(front)
+    print(f"teacher {args.teacher}: eager PyTorch {info['teacher_eager_ms']:.1f} ms at {front.size} px, "
+          f"{front.threads} thread(s)")
+    print(format_front(points))
+    doc = front_document(front, points, info, machine)
+    if args.json_out:
+        import json
+
+        atomic_write_text(args.json_out, json.dumps(doc, indent=2) + "\n")
+        print(f"json: {args.json_out}")
+    if args.plot:
+        plot_front(points, args.plot, f"{front.steps} distill steps per candidate, {front.size} px, {front.threads} "
+                   f"thread(s), teacher eager {info['teacher_eager_ms']:.0f} ms ({machine['device']})")
         print(f"plot: {args.plot}")
     return 0
