@@ -113,6 +113,20 @@ def test_receptive_field_is_exact(name: str) -> None:
     assert receptive_field(model) == widest
 
 
+@pytest.mark.parametrize("name", S2D)
+def test_translate_tiles_equal_a_whole_image_run(name: str) -> None:
+    """Tiles start on multiples of 4, so every tile folds pixels with the whole image's phase."""
+    from mobilegan.inference.tiling import TileConfig, plan_tiles, run_tiled
+
+    torch.manual_seed(0)
+    model = _lively(create_model(name, n_blocks=2))
+    plan = plan_tiles(TileConfig(tile=128), receptive_field(model))
+    assert plan.exact
+    x = torch.rand(1, 3, 208, 264) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(run_tiled(model, x, plan), model(x), atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("factor", [2, 4])
 def test_global_skip_adds_the_input(factor: int) -> None:
     """output = clamp(input + tanh(head), -1, 1): the same weights without the skip give tanh(head)."""
@@ -227,3 +241,11 @@ def test_distill_cli_switch_and_inherited_global_skip(tmp_path: Path, monkeypatc
     assert "space-to-depth 4" in capsys.readouterr().out
     cfg = load_generator_checkpoint("run/student.pt").config
     assert cfg.space_to_depth == 4 and cfg.global_skip and cfg.n_blocks == 2
+
+
+def test_profile_cli_names_the_fold(capsys: pytest.CaptureFixture[str]) -> None:
+    from mobilegan.cli.main import main
+
+    assert main(["profile", "mobile_s2d4_w025", "--size", "256"]) == 0
+    out = capsys.readouterr().out
+    assert "stage widths 64," in out and "space-to-depth 4" in out and "532,676,608" in out

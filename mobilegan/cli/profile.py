@@ -45,10 +45,12 @@ def run(args: argparse.Namespace) -> int:
         print(layer_table(prof))
     print(f"{desc} at {args.size}x{args.size}")
     if config is not None and hasattr(config, "channels"):  # a generator: the effective widths, not just ngf
-        widths = "/".join(str(config.channels(m)) for m in (1, 2, 4))
+        s2d = getattr(config, "space_to_depth", 1)
+        widths = "/".join(str(config.channels(m)) for m in (1, 2, 4) if m >= s2d)  # stages space-to-depth keeps
+        fold = f", space-to-depth {s2d} (no conv at full resolution)" if s2d > 1 else ""
         print(f"  config       ngf {config.ngf} x width {config.width} -> stage widths {widths}, {config.n_blocks} "
               f"{'depthwise ' if config.depthwise else ''}blocks, norm {config.norm}, padding {config.padding}, "
-              f"upsample {config.upsample}, dropout {config.dropout}")
+              f"upsample {config.upsample}, dropout {config.dropout}{fold}")
     print(f"  receptive field {rf} px (translate's tile overlap follows it)")
     print(f"  params       {prof.params:>16,}  ({format_count(prof.params)})")
     print(f"  MACs (real)  {prof.macs:>16,}  ({format_count(prof.macs)})")
