@@ -29,7 +29,7 @@ from mobilegan.demo.photos import build_demo_data
 from mobilegan.demo.score import score_generator
 from mobilegan.demo.style import stylize
 from mobilegan.models.registry import create_model
-from mobilegan.train.init import init_weights
+from mobilegan.train.init import init_model
 
 log = logging.getLogger("paired_fit")
 
@@ -62,7 +62,7 @@ def main() -> None:
     rng = random.Random(0)
     data = build_demo_data(args.data)
     blocks = [np.asarray(Image.open(f).convert("RGB")) for f in list_images(data.train_a)]
-    model = init_weights(create_model(args.generator, ngf=args.ngf, norm=args.norm, padding=args.padding))
+    model = init_model(create_model(args.generator, ngf=args.ngf, norm=args.norm, padding=args.padding))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
     start = time.perf_counter()
     for _ in tqdm(range(args.steps), desc=f"paired fit ({args.norm}, {args.padding})", unit="step"):

@@ -36,26 +36,38 @@ def test_other_norms_see_a_colour_offset(norm: str) -> None:
 
 def test_train_norm_override_builds_that_generator(tmp_path) -> None:
     cfg = TrainConfig(data_a=str(tmp_path), data_b=str(tmp_path), out=str(tmp_path / "o"), generator="resnet_6blocks",
-                      norm="none")
+                      norm="none", upsample="nearest_conv")
     model = create_model(cfg.generator, **cfg.generator_overrides())
-    assert model.config.norm == "none"
+    assert model.config.norm == "none" and model.config.upsample == "nearest_conv"
+    disc = create_model(cfg.discriminator, **cfg.discriminator_overrides())  # --norm applies to D too, as officially
+    assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in disc.modules())
     assert not any(isinstance(m, (torch.nn.InstanceNorm2d, torch.nn.BatchNorm2d)) for m in model.modules())
     with pytest.raises(ConfigError, match="--norm"):
         TrainConfig(data_a=str(tmp_path), data_b=str(tmp_path), out=str(tmp_path / "o"), norm="group")
 
 
 def test_unnormalised_generator_init_keeps_the_signal() -> None:
-    """With the paper's N(0, 0.02) and no norms the signal vanishes; init_generator keeps it near 1 scale."""
-    from mobilegan.train.init import init_generator, init_weights
+    """With the paper's N(0, 0.02) and no norms the signal vanishes; init_model keeps it near 1 scale."""
+    from mobilegan.train.init import init_model, init_weights
 
     torch.manual_seed(0)
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     paper = init_weights(create_model("resnet_6blocks", ngf=16, norm="none"))
-    ours = init_generator(create_model("resnet_6blocks", ngf=16, norm="none"))
+    ours = init_model(create_model("resnet_6blocks", ngf=16, norm="none"))
     with torch.no_grad():
         paper_up2 = paper.forward_features(x)[1]["up2"].std()
         ours_feats = ours.forward_features(x)[1]
     assert paper_up2 < 1e-3
     assert all(0.05 < float(f.std()) < 5 for f in ours_feats.values())
-    instance = init_generator(create_model("resnet_6blocks", ngf=16))  # normalised: the paper's init
+    instance = init_model(create_model("resnet_6blocks", ngf=16))  # normalised: the paper's init
     assert float(instance.stem.conv.weight.std()) == pytest.approx(0.02, rel=0.2)
+
+
+def test_unnormalised_discriminator_init() -> None:
+    from mobilegan.train.init import init_model
+
+    torch.manual_seed(0)
+    d = init_model(create_model("patchgan_16", norm="none"))
+    with torch.no_grad():
+        out = d(torch.rand(2, 3, 32, 32) * 2 - 1)
+    assert 0.05 < float(out.std()) < 20

@@ -48,9 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     model.add_argument("--ngf", type=positive_int, help="override the generator's base width")
     model.add_argument("--n-blocks", type=non_negative_int, help="override the number of residual blocks")
     model.add_argument("--norm", choices=("instance", "batch", "none"),
-                       help="override the generator's normalisation (the official --norm; default: the preset's, "
-                            "instance). InstanceNorm cannot see an image's mean colour or contrast: use batch or "
-                            "none for styles that change them")
+                       help="normalisation of the generators and discriminators, as the official --norm (default: "
+                            "the presets', instance). InstanceNorm cannot see an image's mean colour or contrast: "
+                            "use batch or none for styles that change them")
+    model.add_argument("--upsample", choices=("transpose", "nearest_conv", "bilinear_conv"),
+                       help="generator upsampling (default: the preset's, the paper's transposed conv; nearest_conv "
+                            "is PyTorch-GAN's nearest x2 + 3x3 conv, free of the transposed conv's checkerboard)")
     model.add_argument("--global-skip", action="store_true",
                        help="the generator predicts a change that is added to its input (output = clamp(input + "
                             "tanh(head))): structure is kept for free, suited to colour and tone looks")
@@ -120,7 +123,8 @@ def config_from_args(args: argparse.Namespace) -> "TrainConfig":
     data_a, data_b, test_a, test_b = _folders(args)
     return TrainConfig(
         data_a=data_a, data_b=data_b, test_a=test_a, test_b=test_b, out=args.out,
-        generator=args.generator, ngf=args.ngf, n_blocks=args.n_blocks, norm=args.norm, global_skip=args.global_skip,
+        generator=args.generator, ngf=args.ngf, n_blocks=args.n_blocks, norm=args.norm, upsample=args.upsample,
+        global_skip=args.global_skip,
         discriminator=args.discriminator, ndf=args.ndf,
         size=args.size, load_size=args.load_size, flip=not args.no_flip, preprocess=args.preprocess,
         batch_size=args.batch_size, epochs=args.epochs, epochs_decay=args.epochs_decay, steps=args.steps,

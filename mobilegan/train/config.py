@@ -7,7 +7,7 @@ from typing import Any
 
 from mobilegan.data.transforms import PREPROCESS_MODES, AugmentConfig, Preprocess
 from mobilegan.errors import ConfigError
-from mobilegan.models.config import NORMS
+from mobilegan.models.config import NORMS, UPSAMPLES
 from mobilegan.train.distributed import DEVICES
 from mobilegan.utils.sizes import image_size_problem
 
@@ -30,7 +30,8 @@ class TrainConfig:
     generator: str = "resnet_9blocks"
     ngf: int | None = None  # overrides of the generator preset
     n_blocks: int | None = None
-    norm: str | None = None  # generator norm override (the official --norm): instance, batch or none
+    norm: str | None = None  # norm override of generators and discriminators (the official --norm)
+    upsample: str | None = None  # generator upsampling override: transpose (the paper), nearest_conv (PyTorch-GAN)
     global_skip: bool = False  # generator predicts a change added to its input (GeneratorConfig.global_skip)
     discriminator: str = "patchgan_70"
     ndf: int | None = None  # override of the discriminator preset
@@ -89,6 +90,8 @@ class TrainConfig:
             raise ConfigError("--ngf must be >= 1 and --n-blocks >= 0")
         if self.norm is not None and self.norm not in GENERATOR_NORMS:
             raise ConfigError(f"unknown --norm {self.norm!r}; choose one of {', '.join(GENERATOR_NORMS)}")
+        if self.upsample is not None and self.upsample not in UPSAMPLES:
+            raise ConfigError(f"unknown --upsample {self.upsample!r}; choose one of {', '.join(UPSAMPLES)}")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ConfigError(f"unknown --device {self.device!r}; choose one of {', '.join(DEVICES)}")
 
@@ -100,6 +103,8 @@ class TrainConfig:
         out: dict[str, int | str | bool] = {}
         if self.norm is not None:
             out["norm"] = self.norm
+        if self.upsample is not None:
+            out["upsample"] = self.upsample
         if self.global_skip:
             out["global_skip"] = True
         if self.ngf is not None:
@@ -108,8 +113,13 @@ class TrainConfig:
             out["n_blocks"] = self.n_blocks
         return out
 
-    def discriminator_overrides(self) -> dict[str, int]:
-        return {} if self.ndf is None else {"ndf": self.ndf}
+    def discriminator_overrides(self) -> dict[str, int | str]:
+        """As the official ``--norm``, the norm applies to the discriminators too: an InstanceNorm
+        discriminator cannot tell two domains apart by their mean colour either."""
+        out: dict[str, int | str] = {} if self.ndf is None else {"ndf": self.ndf}
+        if self.norm is not None:
+            out["norm"] = self.norm
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,7 +29,7 @@ from mobilegan.data.sampling import StepBatchSampler
 from mobilegan.models.registry import create_model
 from mobilegan.train.config import TrainConfig
 from mobilegan.train.distributed import DistContext, autocast, make_grad_scaler, unwrap, wrap_ddp
-from mobilegan.train.init import init_generator, init_weights
+from mobilegan.train.init import init_model
 from mobilegan.train.pool import ImagePool
 from mobilegan.train.samples import save_image_grid
 from mobilegan.train.schedule import apply_scheduled_lr, linear_decay_scheduler
@@ -89,10 +89,10 @@ class CycleGANTask:
         self.meta = dict(meta or {})
         dev = ctx.device
         overrides = cfg.generator_overrides()
-        g_ab = init_generator(create_model(cfg.generator, **overrides))
-        g_ba = init_generator(create_model(cfg.generator, **overrides))
-        d_a = init_weights(create_model(cfg.discriminator, **cfg.discriminator_overrides()))
-        d_b = init_weights(create_model(cfg.discriminator, **cfg.discriminator_overrides()))
+        g_ab = init_model(create_model(cfg.generator, **overrides))
+        g_ba = init_model(create_model(cfg.generator, **overrides))
+        d_a = init_model(create_model(cfg.discriminator, **cfg.discriminator_overrides()))
+        d_b = init_model(create_model(cfg.discriminator, **cfg.discriminator_overrides()))
         self.gens = wrap_ddp(GeneratorPair(g_ab, g_ba).to(dev), ctx)
         self.discs = wrap_ddp(DiscriminatorPair(d_a, d_b).to(dev), ctx)
         betas = (cfg.beta1, cfg.beta2)

@@ -5,8 +5,10 @@ rescales the signal. Without a norm (``--norm none``) each layer shrinks it abou
 output of a fresh generator is a constant to 1e-5 and its deep layers learn almost nothing:
 measured here, a global-skip generator initialised that way stayed exactly at the identity for
 500 CycleGAN steps. :func:`init_unnormalised` uses He initialisation instead, with each residual
-branch's last conv and the output conv scaled down, so the network starts close to its skip
-paths (the identity with a global skip) while every layer sees a signal of order one.
+branch's last conv scaled down (the blocks start close to their skips), so every layer sees a
+signal of order one. The output conv is not scaled down: a global-skip generator that starts at
+the exact identity sits in the dead zone of the L1 cycle and identity losses (like a lasso at
+zero) and the adversarial gradient never moves it; starting from a random change it learns.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ def init_weights(module: nn.Module, *, std: float = 0.02) -> nn.Module:
     return module
 
 
-def init_unnormalised(model: nn.Module, *, head_std: float = 0.02) -> nn.Module:
-    """He-normal convs for a generator without norms; residual-branch ends and the head start small."""
+def init_unnormalised(model: nn.Module) -> nn.Module:
+    """He-normal convs for a model without norms; a generator's residual-branch ends start small."""
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
@@ -49,16 +51,14 @@ def init_unnormalised(model: nn.Module, *, head_std: float = 0.02) -> nn.Module:
                 else None)
         if last is not None:
             last.conv.weight.data.mul_(BRANCH_SCALE)
-    head = getattr(model, "head", None)
-    if head is not None:
-        nn.init.normal_(head.conv.weight, 0.0, head_std)
     return model
 
 
-def init_generator(model: nn.Module) -> nn.Module:
-    """The paper's initialisation, or :func:`init_unnormalised` for a generator configured with ``norm='none'``."""
+def init_model(model: nn.Module) -> nn.Module:
+    """The paper's initialisation, or :func:`init_unnormalised` for a model configured with ``norm='none'``."""
     config = getattr(model, "config", None)
     if getattr(config, "norm", None) == "none":
-        log.info("generator without normalisation: He initialisation (the paper's N(0, 0.02) would vanish)")
+        log.info("%s without normalisation: He initialisation (the paper's N(0, 0.02) would vanish)",
+                 type(model).__name__)
         return init_unnormalised(model)
     return init_weights(model)
