@@ -92,6 +92,9 @@ class FrontConfig:
     runs: int = 20
     warmup: int = 3
     int8: bool = True
+    # Timed in eager PyTorch in the same interleaved run (random weights: latency only), so the
+    # speed-ups against the paper's teacher (issue 16's goals) come from one run too; None: skip.
+    paper_teacher: str | None = "resnet_9blocks"
     seed: int = 0
     data_root: Path | None = None  # demo data folder (default: work_dir / "demo-data")
     progress: bool = True
@@ -118,6 +121,7 @@ class FrontPoint:
     p10_ms: float = 0.0
     p90_ms: float = 0.0
     speedup_vs_teacher: float | None = None
+    speedup_vs_paper_teacher: float | None = None
     pte_bytes: int = 0
     segments: int | None = None
     distill_seconds: float | None = None
@@ -209,28 +213,37 @@ def measure_candidates(cfg: FrontConfig) -> tuple[list[FrontPoint], dict[str, An
             log.info("%s %s: %.2f dB vs teacher, %d segment(s)", cand.label, precision, point.psnr_db, segments)
             points.append(point)
             ptes[f"{cand.label}/{precision}"] = pte
-    teacher_ms = _time_all(cfg, points, ptes, teacher)
+    teacher_ms, paper_ms = _time_all(cfg, points, ptes, teacher)
     teacher_prof = profile_model(teacher, cfg.size)
     info = {"teacher": str(cfg.teacher), "teacher_eager_ms": round(teacher_ms, 3), "teacher_params": teacher_prof.params,
-            "teacher_macs": teacher_prof.macs, "teacher_config": teacher.config.to_dict(), "held_out_images": len(held)}
+            "teacher_macs": teacher_prof.macs, "teacher_config": teacher.config.to_dict(), "held_out_images": len(held),
+            "paper_teacher": cfg.paper_teacher, "paper_teacher_eager_ms": round(paper_ms, 3) if paper_ms else None}
     return mark_front(points), info
 
 
-def _time_all(cfg: FrontConfig, points: list[FrontPoint], ptes: dict[str, Path], teacher: torch.nn.Module) -> float:
-    """Every .pte and the teacher in eager PyTorch, interleaved, ``cfg.threads`` threads each."""
+def _time_all(cfg: FrontConfig, points: list[FrontPoint], ptes: dict[str, Path],
+              teacher: torch.nn.Module) -> tuple[float, float | None]:
+    """Every .pte, the teacher (and the paper's teacher) in eager PyTorch, interleaved, ``cfg.threads``
+    threads each; returns the teachers' medians."""
     from mobilegan.bench.runtimes import eager_call, executorch_call
     from mobilegan.bench.timing import time_interleaved
+    from mobilegan.models import create_model
 
     shape = [1, 3, cfg.size, cfg.size]
     calls = {key: executorch_call(pte, shape) for key, pte in ptes.items()}
     calls["teacher"] = eager_call(teacher, (cfg.size, cfg.size), cfg.threads)
+    if cfg.paper_teacher:
+        calls["paper_teacher"] = eager_call(create_model(cfg.paper_teacher), (cfg.size, cfg.size), cfg.threads)
     timings = time_interleaved(calls, runs=cfg.runs, warmup=cfg.warmup, progress=cfg.progress)
     teacher_ms = timings["teacher"].median_ms
+    paper_ms = timings["paper_teacher"].median_ms if cfg.paper_teacher else None
     for p in points:
         t = timings[f"{p.label}/{p.precision}"]
         p.median_ms, p.p10_ms, p.p90_ms = round(t.median_ms, 3), round(t.p10_ms, 3), round(t.p90_ms, 3)
         p.speedup_vs_teacher = round(teacher_ms / t.median_ms, 2)
-    return teacher_ms
+        if paper_ms:
+            p.speedup_vs_paper_teacher = round(paper_ms / t.median_ms, 2)
+    return teacher_ms, paper_ms
 
 
 def front_document(cfg: FrontConfig, points: list[FrontPoint], info: dict[str, Any],
@@ -251,11 +264,14 @@ def front_document(cfg: FrontConfig, points: list[FrontPoint], info: dict[str, A
 
 def format_front(points: list[FrontPoint]) -> str:
     """Markdown table, fastest first; front points in bold."""
-    lines = ["| candidate | prec | params | G MACs (real) | ExecuTorch ms | vs teacher | PSNR vs teacher dB (min) | front |",
-             "|---|---|---:|---:|---:|---:|---:|:-:|"]
+    lines = ["| candidate | prec | params | G MACs (real) | ExecuTorch ms | vs teacher | vs paper teacher "
+             "| PSNR vs teacher dB (min) | front |",
+             "|---|---|---:|---:|---:|---:|---:|---:|:-:|"]
     for p in sorted(points, key=lambda p: p.median_ms):
         name = f"**{p.label}**" if p.on_front else p.label
         lines.append(f"| {name} | {p.precision} | {p.params / 1e3:.0f} k | {p.macs / 1e9:.2f} | {p.median_ms:.1f} | "
-                     f"{p.speedup_vs_teacher or 0:.1f}x | {p.psnr_db:.2f} ({p.psnr_db_min:.2f}) | "
+                     f"{p.speedup_vs_teacher or 0:.1f}x | "
+                     f"{f'{p.speedup_vs_paper_teacher:.1f}x' if p.speedup_vs_paper_teacher else '-'} | "
+                     f"{p.psnr_db:.2f} ({p.psnr_db_min:.2f}) | "
                      f"{'yes' if p.on_front else ''} |")
     return "\n".join(lines)

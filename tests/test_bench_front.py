@@ -69,11 +69,13 @@ def test_every_candidate_and_precision_is_measured(front_run) -> None:
     root, doc, _ = front_run
     assert doc["schema"] == "mobilegan.front/1" and doc["settings"]["steps"] == 2
     assert doc["teacher_config"]["global_skip"] is True and doc["teacher_eager_ms"] > 0
+    assert doc["paper_teacher"] == "resnet_9blocks" and doc["paper_teacher_eager_ms"] > 0
     points = doc["points"]
     assert sorted((p["label"], p["precision"]) for p in points) == sorted(
         (c, prec) for c in CANDIDATES.split(",") for prec in ("fp32", "int8"))
     for p in points:
         assert p["segments"] == 1 and p["median_ms"] > 0 and p["speedup_vs_teacher"] > 0
+        assert p["speedup_vs_paper_teacher"] > 0  # resnet_9blocks timed in the same run
         assert p["psnr_db"] >= p["psnr_db_min"] and p["pte_bytes"] > 0
     assert any(p["on_front"] for p in points)
     assert (root / "front.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

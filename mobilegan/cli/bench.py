@@ -130,8 +130,10 @@ def _run_front(args: argparse.Namespace, cfg: BenchConfig, machine: dict[str, An
                         size=cfg.size, threads=max(cfg.threads), runs=cfg.runs, warmup=cfg.warmup,
                         int8=not args.no_int8, progress=cfg.progress)
     points, info = measure_candidates(front)
+    paper = (f"; paper teacher {info['paper_teacher']} (random weights) {info['paper_teacher_eager_ms']:.1f} ms"
+             if info.get("paper_teacher_eager_ms") else "")
     print(f"teacher {args.teacher}: eager PyTorch {info['teacher_eager_ms']:.1f} ms at {front.size} px, "
-          f"{front.threads} thread(s)")
+          f"{front.threads} thread(s){paper}")
     print(format_front(points))
     doc = front_document(front, points, info, machine)
     if args.json_out:
