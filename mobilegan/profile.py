@@ -8,7 +8,8 @@ Two MAC conventions are reported:
   OMGD), whose counter charges a ConvTranspose2d as ``out_pixels * C_in * C_out * k^2``
   (4x the real work at stride 2). ``resnet_9blocks`` at 256 px: 56.8 G compat, 49.6 G real.
 
-Only convolutions and linear layers are counted, as in those papers.
+Only convolutions and linear layers are counted, as in those papers; the space-to-depth students'
+``PixelUnshuffle`` / ``PixelShuffle`` only move values between channels and pixels and count zero.
 """
 
 from __future__ import annotations
