@@ -249,3 +249,17 @@ def test_profile_cli_names_the_fold(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", "mobile_s2d4_w025", "--size", "256"]) == 0
     out = capsys.readouterr().out
     assert "stage widths 64," in out and "space-to-depth 4" in out and "532,676,608" in out
+
+
+@pytest.mark.parametrize("name", ["mobile_s2d2_w025", "mobile_s2d4_w025"])
+def test_executorch_coreml_delegate_takes_the_whole_graph(name: str, tmp_path: Path) -> None:
+    """The ExecuTorch Core ML delegate (lowered here, runs only on Apple devices): one segment, nothing outside."""
+    pytest.importorskip("coremltools")
+    from mobilegan.export.coreml import CoreMLOptions
+    from mobilegan.export.executorch_coreml import check_pte, export_executorch_coreml
+
+    torch.manual_seed(0)
+    lowered = export_executorch_coreml(create_model(name, n_blocks=1, global_skip=True), tmp_path / "m.pte",
+                                       size=(SIZE, SIZE), options=CoreMLOptions(precision="fp16"))
+    assert lowered.delegation["segments"] == 1 and not lowered.delegation["undelegated_ops"], lowered.delegation
+    assert check_pte(lowered.path.read_bytes()) == {"CoreMLBackend": 1}
