@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from mobilegan.errors import ConfigError
+from mobilegan.errors import ConfigError, MobileganError
+from mobilegan.utils.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +148,30 @@ def _psnr(student_out: torch.Tensor, teacher_out: torch.Tensor) -> tuple[float, 
     return round(float(values.mean()), 3), round(float(values.min()), 3)
 
 
-def _distilled(cfg: FrontConfig, cand: Candidate, data: Any) -> tuple[Path, float | None]:
+TEACHER_STAMP = "front_teacher.sha256"  # in each candidate folder: which teacher its run distils
+
+
+def _check_teacher_stamp(out: Path, teacher_sha: str) -> None:
+    """A candidate folder is only reused or resumed for the teacher it was made from (same path,
+    new file: the demo teacher is replaced in place)."""
+    stamp = out / TEACHER_STAMP
+    if out.is_dir() and any(out.iterdir()):
+        if not stamp.is_file() or stamp.read_text().strip() != teacher_sha:
+            raise MobileganError(f"{out} holds a run from another teacher (or an unknown one); "
+                                 f"pass a new --work folder")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(stamp, teacher_sha + "\n")
+
+
+def _distilled(cfg: FrontConfig, cand: Candidate, data: Any, teacher_sha: str) -> tuple[Path, float | None]:
     """The candidate's student after the budget: reused when its folder holds a finished one."""
     from mobilegan.checkpoints import load_generator_checkpoint
     from mobilegan.distill.config import DistillConfig
     from mobilegan.distill.run import distill
 
     out = cfg.work_dir / cand.folder
+    _check_teacher_stamp(out, teacher_sha)
     done = out / "student.pt"
     if done.is_file():
         meta = load_generator_checkpoint(done).meta
@@ -187,17 +205,19 @@ def measure_candidates(cfg: FrontConfig) -> tuple[list[FrontPoint], dict[str, An
     from mobilegan.export.executorch import run_pte
     from mobilegan.export.images import select_images
     from mobilegan.profile import profile_model
+    from mobilegan.utils.hashing import sha256_file
 
     set_executorch_threads(cfg.threads)  # before any program is loaded or run (DESIGN.md section 3)
     data = build_demo_data(cfg.data_root or cfg.work_dir / "demo-data")
     held = load_folder(data.test_a, cfg.size, name="held-out")  # (N, 3, S, S) in [-1, 1]
     calib = select_images(calib_data=data.train_a, meta={}, size=(cfg.size, cfg.size)).calib  # [0, 1]
     teacher = load_generator(cfg.teacher).eval()
+    teacher_sha = sha256_file(cfg.teacher)
     teacher_out = generate(teacher, held)
     points: list[FrontPoint] = []
     ptes: dict[str, Path] = {}
     for cand in cfg.candidates:
-        path, seconds = _distilled(cfg, cand, data)
+        path, seconds = _distilled(cfg, cand, data, teacher_sha)
         student = load_generator(path).eval()
         prof = profile_model(student, cfg.size)
         base = dict(label=cand.label, preset=cand.preset, overrides=cand.overrides_dict(), params=prof.params,
@@ -216,7 +236,8 @@ def measure_candidates(cfg: FrontConfig) -> tuple[list[FrontPoint], dict[str, An
     teacher_ms, paper_ms = _time_all(cfg, points, ptes, teacher)
     teacher_prof = profile_model(teacher, cfg.size)
     info = {"teacher": str(cfg.teacher), "teacher_eager_ms": round(teacher_ms, 3), "teacher_params": teacher_prof.params,
-            "teacher_macs": teacher_prof.macs, "teacher_config": teacher.config.to_dict(), "held_out_images": len(held),
+            "teacher_macs": teacher_prof.macs, "teacher_config": teacher.config.to_dict(), "teacher_sha256": teacher_sha,
+            "held_out_images": len(held),
             "paper_teacher": cfg.paper_teacher, "paper_teacher_eager_ms": round(paper_ms, 3) if paper_ms else None}
     return mark_front(points), info
 

@@ -12,7 +12,8 @@ import torch
 from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
 from mobilegan.bench.front import Candidate, FrontPoint, format_front, mark_front, parse_candidate
 from mobilegan.checkpoints import save_generator
-from mobilegan.errors import ConfigError
+from mobilegan.errors import ConfigError, MobileganError
+from mobilegan.utils.hashing import sha256_file
 from mobilegan.models import GeneratorConfig, build_model
 
 CANDIDATES = "mobile_w0125:n_blocks=1,mobile_s2d4_w025:n_blocks=1"
@@ -104,5 +105,10 @@ def test_finished_candidates_are_reused(front_run, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(run_module, "distill", lambda cfg: pytest.fail("a finished candidate was distilled again"))
     cfg = FrontConfig(teacher=root / "teacher.pt", work_dir=root / "work", steps=2, size=32)
-    path, seconds = _distilled(cfg, parse_candidate("mobile_w0125:n_blocks=1"), build_demo_data(root / "work" / "demo-data"))
+    data = build_demo_data(root / "work" / "demo-data")
+    cand = parse_candidate("mobile_w0125:n_blocks=1")
+    path, seconds = _distilled(cfg, cand, data, sha256_file(root / "teacher.pt"))
     assert path == root / "work" / "mobile_w0125_n_blocks1" / "student.pt" and seconds is None
+    # a different teacher (the demo teacher is replaced in place) must not reuse or resume the run
+    with pytest.raises(MobileganError, match="another teacher"):
+        _distilled(cfg, cand, data, "0" * 64)
