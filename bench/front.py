@@ -14,7 +14,7 @@ interrupted sweep resumes where it stopped.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,6 @@ class FrontPoint:
     segments: int | None = None
     distill_seconds: float | None = None
     on_front: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def mark_front(points: list[FrontPoint]) -> list[FrontPoint]:
