@@ -41,6 +41,18 @@ def test_demo_writes_every_stage_and_report(demo_run: Path) -> None:
     html = (demo_run / "report.html").read_text()
     assert "data:image/png;base64," in html and "ground truth" in html
     assert summary["grid"]["columns"][:4] == ["input", "ground truth", "teacher", "student"]
+    # Held-out images are scored and shown at 256 px; one whole photo goes through translate.
+    from PIL import Image
+
+    with Image.open(demo_run / "grid.png") as grid:
+        assert grid.width >= 256 * len(summary["grid"]["columns"])
+    show = summary["showcase"]
+    assert show["columns"][:3] == ["input", "ground truth", "teacher (checkpoint)"]
+    assert any(c.startswith("student (") and c.endswith(".pte)") for c in show["columns"])
+    with Image.open(demo_run / show["file"]) as picture:
+        assert picture.width >= 2 * show["width"] and picture.height >= 2 * show["height"]
+    assert set(show["psnr_db_vs_truth"]) == set(show["columns"][2:])
+    assert "A whole photo" in html
 
 
 def test_demo_resumes_finished_stages(demo_run: Path) -> None:
@@ -112,10 +124,12 @@ def test_demo_style_is_per_pixel() -> None:
 
 @pytest.mark.skipif(not SHIPPED_TEACHER.is_file(), reason="no shipped demo teacher in this checkout")
 def test_shipped_teacher_card_is_reproducible(tmp_path: Path) -> None:
-    """The committed scores are what the shipped file computes (whether or not it beats identity).
+    """The committed scores are what the shipped file computes, at phone resolution (256 px).
 
-    Issue 9 asks for >= 3 dB over the identity baseline; the card records the measured gain and
-    BENCHMARKS.md / the notes say plainly whether that goal is met.
+    Issue 14 asks for >= 3 dB over the identity baseline and an SSIM above the identity's; the
+    card records the measured values and BENCHMARKS.md says plainly which goal is met. What is
+    checked here: the card reproduces, the teacher is one that can see colour (not InstanceNorm),
+    and it does better than returning the input unchanged.
     """
     card = json.loads(SHIPPED_TEACHER_CARD.read_text())
     loaded = load_generator_checkpoint(SHIPPED_TEACHER)
@@ -126,3 +140,6 @@ def test_shipped_teacher_card_is_reproducible(tmp_path: Path) -> None:
     assert abs(score.psnr_db - card["scores"]["psnr_db"]) < 0.05
     assert abs(score.identity_psnr_db - card["scores"]["identity_psnr_db"]) < 0.01
     assert card["scores"]["gain_db"] == pytest.approx(score.gain_db, abs=0.05)
+    assert card["size"] == 256 and score.images >= 10
+    assert loaded.config.norm == "none"
+    assert score.gain_db > 0, "the shipped teacher must beat the identity baseline"

@@ -10,6 +10,7 @@ EXAMPLES = "mobilegan demo\n  mobilegan demo --out runs/demo --from-scratch    #
 
 def register(sub: argparse._SubParsersAction) -> None:
     from mobilegan.cli.common import image_size, positive_int
+    from mobilegan.demo.defaults import DISTILL_STEPS
 
     p = sub.add_parser("demo", help=HELP, description=HELP, epilog=f"examples:\n  {EXAMPLES}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -17,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-scratch", action="store_true", help="train the teacher first instead of the shipped one")
     p.add_argument("--teacher-steps", type=positive_int,
                    help="from-scratch teacher steps (default: as many as the shipped teacher had)")
-    p.add_argument("--distill-steps", type=positive_int, default=1500, help="distillation steps (default 1500)")
+    p.add_argument("--distill-steps", type=positive_int, default=DISTILL_STEPS,
+                   help=f"distillation steps (default {DISTILL_STEPS})")
     p.add_argument("--export-size", type=image_size, default=256, help="side of the exported models (default 256)")
     p.add_argument("--bench-runs", type=positive_int, default=20, help="timed runs per model (default 20)")
     p.add_argument("--quick", action="store_true", help="a fast smoke run (few steps, 64 px export) to check the set-up")

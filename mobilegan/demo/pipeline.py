@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from mobilegan.demo.defaults import DISTILL_STEPS
 from mobilegan.demo.photos import PHOTOS, SOURCE, DemoData, DemoDataConfig, build_demo_data
 from mobilegan.demo.score import held_out, score_outputs
 from mobilegan.demo.stages import StageRunner
@@ -49,8 +50,8 @@ DISTILL_CROP = 64  # the student trains on 64 px crops (at their own scale) and 
 class DemoConfig:
     out: Path = Path("runs/demo")
     from_scratch: bool = False
-    teacher_steps: int = 16000  # from-scratch teacher (the shipped one used the same)
-    distill_steps: int = 1500
+    teacher_steps: int = 12000  # from-scratch teacher (the shipped one used the same)
+    distill_steps: int = DISTILL_STEPS
     distill_batch: int = 4
     distill_size: int = DISTILL_CROP  # student training crops; scoring uses the 256 px held-out blocks whole
     export_size: int = 256  # phone resolution of the exported artifacts
