@@ -229,9 +229,11 @@ def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict
         "showcase": results.get("showcase", {}),
         "stages": runner.summary(),
         "commands": [command, "equivalent steps: mobilegan distill --teacher <run>/teacher/G_AB.pt --data-a <run>/data/trainA "
-                     "--data-b <run>/data/trainB --eval-data <run>/data/testA --size 64; mobilegan export <student> "
-                     "--target all --quantize int8 --bundled --calib-data <run>/data/trainA --size 256; "
-                     "mobilegan bench <run>/export <student> --teacher <teacher>"],
+                     f"--data-b <run>/data/trainB --eval-data <run>/data/testA --size {cfg.distill_size} --preprocess crop "
+                     f"--eval-size 256 --steps {cfg.distill_steps}; mobilegan export <student> "
+                     f"--target all --bundled --calib-data <run>/data/trainA --size {cfg.export_size}; "
+                     "mobilegan bench <run>/export <student> --teacher <teacher>; "
+                     "mobilegan translate motorcycle_left.png --model <teacher or .pte> --out <run>/showcase"],
         "versions": _versions(),
         "machine": describe_machine(),
     }
