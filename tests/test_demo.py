@@ -53,6 +53,7 @@ def test_demo_writes_every_stage_and_report(demo_run: Path) -> None:
         assert picture.width >= 2 * show["width"] and picture.height >= 2 * show["height"]
     assert set(show["psnr_db_vs_truth"]) == set(show["columns"][2:])
     assert "A whole photo" in html
+    assert summary["grid"]["not_shown"] and "Not in the grid" in html  # Core ML cannot run here: said, not hidden
 
 
 def test_demo_resumes_finished_stages(demo_run: Path) -> None:

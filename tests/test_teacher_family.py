@@ -71,3 +71,12 @@ def test_unnormalised_discriminator_init() -> None:
     with torch.no_grad():
         out = d(torch.rand(2, 3, 32, 32) * 2 - 1)
     assert 0.05 < float(out.std()) < 20
+
+
+def test_runs_saved_before_the_new_switches_still_resume(tmp_path) -> None:
+    """A stored run without norm/upsample/global_skip used their defaults; only real changes are refused."""
+    cfg = TrainConfig(data_a=str(tmp_path), data_b=str(tmp_path), out=str(tmp_path / "o"), steps=10)
+    old = {k: v for k, v in cfg.to_dict().items() if k not in ("norm", "upsample", "global_skip")}
+    assert cfg.resume_mismatches(old) == []
+    changed = TrainConfig(data_a=str(tmp_path), data_b=str(tmp_path), out=str(tmp_path / "o"), steps=10, norm="none")
+    assert changed.resume_mismatches(old) == ["norm: None -> 'none'"]

@@ -177,10 +177,12 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
     s_out = load_generator(student)(inputs)
     columns = {"input": inputs, "ground truth": truth, "teacher": t_out, "student": s_out}
     card = json.loads((cfg.out / "export" / "model.json").read_text())
+    not_shown: list[str] = []
     for art in card["artifacts"]:
         path = cfg.out / "export" / art["file"]
         if art["target"] not in ("executorch", "onnx") or path.suffix not in (".pte", ".onnx"):
-            continue  # Core ML artifacts cannot run on Linux (their parity used the MIL interpreter)
+            not_shown.append(art["file"])  # Core ML runs only on Apple devices (parity used the MIL interpreter)
+            continue
         runner = ExportedRunner(path)
         tile = TileConfig(tile=cfg.export_size)  # held-out blocks larger than the export size are tiled
         columns[f"{art['target']} {art['precision']}"] = torch.cat([runner(inputs[i : i + 1], tile) for i in range(len(inputs))])
@@ -201,7 +203,8 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
     t, s, i = scores["teacher_vs_truth"], scores["student_vs_truth"], scores["identity_vs_truth"]
     detail = (f"PSNR vs ground truth: identity {i['psnr_db']:.2f} dB, teacher {t['psnr_db']:.2f} dB, "
               f"student {s['psnr_db']:.2f} dB; student vs teacher {scores['student_vs_teacher']['psnr_db']:.2f} dB")
-    return detail, {"scores": scores, "grid": {"file": "grid.png", "columns": list(columns)}}
+    return detail, {"scores": scores, "grid": {"file": "grid.png", "columns": list(columns),
+                                                         "not_shown": not_shown}}
 
 
 def _stage_showcase(cfg: DemoConfig, teacher: Path) -> tuple[str, dict[str, Any]]:

@@ -8,7 +8,7 @@ evaluation on held-out images (``eval.json`` + grid) -> ``runs/latest.json`` rec
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,8 @@ def _resume_state(cfg: DistillConfig) -> dict[str, Any] | None:
         raise ConfigError(f"--resume: no {STATE_FILE} in {cfg.out_dir}")
     state, saved = load_training_state(state_path)
     wanted = cfg.run_identity()
+    # A setting missing from the saved run was added later (e.g. preprocess): the run used its default.
+    saved = {**{f.name: f.default for f in fields(DistillConfig) if f.name in wanted}, **saved}
     diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
     if diff:
         raise ConfigError(f"--resume: settings differ from the saved run ({', '.join(diff)}); "

@@ -27,7 +27,12 @@ def _grid(doc: dict[str, Any], path: Path, ctx: RenderContext) -> list[str]:
     if not grid.get("file"):
         return []
     columns = [str(c) for c in as_list(grid.get("columns"))]
-    return [embed_picture(grid["file"], path.parent, ctx, "held-out inputs through every stage", columns=columns)]
+    out = [embed_picture(grid["file"], path.parent, ctx, "held-out 256 px blocks through every stage", columns=columns)]
+    not_shown = [str(f) for f in as_list(grid.get("not_shown"))]
+    if not_shown:
+        out.append(note(f"Not in the grid (they run only on Apple devices): {', '.join(not_shown)}. Their parity "
+                        "with PyTorch is in the export section."))
+    return out
 
 
 def _showcase(doc: dict[str, Any], path: Path, ctx: RenderContext) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from mobilegan.data.transforms import PREPROCESS_MODES, AugmentConfig, Preprocess
@@ -134,6 +134,8 @@ class TrainConfig:
         """Settings that differ from the stored run's (excluding :data:`RESUMABLE_CHANGES`, and a
         larger ``--steps``: :meth:`extends`)."""
         now = self.to_dict()
+        # A setting missing from the stored run was added later: the run used its default.
+        stored = {**{f.name: f.default for f in fields(self)}, **stored}
         return [f"{k}: {stored.get(k)!r} -> {now[k]!r}" + (" (--steps may only grow)" if k == "steps" else "")
                 for k in sorted(now)
                 if k not in RESUMABLE_CHANGES and stored.get(k) != now[k] and not (k == "steps" and self.extends(stored))]
