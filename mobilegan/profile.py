@@ -75,6 +75,21 @@ def _conv_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple
     return 0, 0
 
 
+def _probe(model: nn.Module, hooks: list[torch.utils.hooks.RemovableHandle], shape: tuple[int, int, int, int]) -> None:
+    """One eval-mode forward pass of zeros through ``model`` for its ``hooks``; removes them and
+    restores the training flag afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+        model(torch.zeros(*shape, device=device))
+    finally:
+        for hk in hooks:
+            hk.remove()
+        model.train(was_training)
+
+
 @torch.no_grad()
 def profile_model(model: nn.Module, size: int | tuple[int, int] = 256, *, in_channels: int = 3) -> Profile:
     """Run one forward pass at ``size`` (batch 1) and count parameters and MACs per layer."""
@@ -102,16 +117,7 @@ def profile_model(model: nn.Module, size: int | tuple[int, int] = 256, *, in_cha
     for name, module in model.named_modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             hooks.append(module.register_forward_hook(hook(name)))
-    was_training = model.training
-    model.eval()
-    try:
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-        model(torch.zeros(1, in_channels, h, w, device=device))
-    finally:
-        for hk in hooks:
-            hk.remove()
-        model.train(was_training)
+    _probe(model, hooks, (1, in_channels, h, w))
     return Profile(
         params=count_params(model),
         macs=sum(layer.macs for layer in layers),
@@ -159,16 +165,7 @@ def receptive_field(model: nn.Module, *, size: int = 64, in_channels: int = 3) -
     steps: list[tuple[int, float]] = []
     hooks = [m.register_forward_hook(lambda m, a, o: steps.append(_rf_step(m, a[0], o)))
              for m in model.modules() if isinstance(m, _RF_LAYERS)]
-    was_training = model.training
-    model.eval()
-    try:
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-        model(torch.zeros(1, in_channels, size, size, device=device))
-    finally:
-        for hk in hooks:
-            hk.remove()
-        model.train(was_training)
+    _probe(model, hooks, (1, in_channels, size, size))
     rf, jump = 1.0, 1.0  # jump: input pixels per pixel of the current feature map
     for grow, scale in steps:
         rf += grow * jump

@@ -102,11 +102,12 @@ def test_demo_data_is_unpaired_and_held_out(tmp_path: Path) -> None:
 def test_demo_stereo_twins_are_dealt_together(tmp_path: Path) -> None:
     """motorcycle_left/right show the same scene: a held-out block must not have its twin in training."""
     import numpy as np
+    from PIL import Image
 
     from mobilegan.demo.photos import SAME_SCENE, _blocks, _load
 
     data = build_demo_data(tmp_path / "d", SMALL_DATA)
-    held = [np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(p)) for p in sorted(data.test_a.iterdir())]
+    held = [np.asarray(Image.open(p)) for p in sorted(data.test_a.iterdir())]
     for twin, original in SAME_SCENE.items():
         left = _blocks(_load(original, SMALL_DATA.short_side), SMALL_DATA.block)
         right = _blocks(_load(twin, SMALL_DATA.short_side), SMALL_DATA.block)
