@@ -11,7 +11,7 @@ from mobilegan.checkpoints import load_generator_checkpoint
 from mobilegan.demo.pipeline import SHIPPED_TEACHER, SHIPPED_TEACHER_CARD, STAGES, DemoConfig, run_demo
 from mobilegan.demo.photos import DemoDataConfig, build_demo_data
 from mobilegan.demo.score import score_generator
-from mobilegan.demo.style import stylize
+from mobilegan.demo.style import stylize, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +81,12 @@ def test_demo_data_is_unpaired_and_held_out(tmp_path: Path) -> None:
     b = [np.asarray(Image.open(p)) for p in sorted(data.train_b.iterdir())]
     held = [np.asarray(Image.open(p)) for p in sorted(data.test_a.iterdir())]
     truth = [np.asarray(Image.open(p)) for p in sorted(data.test_b_truth.iterdir())]
-    # Every photo gives at least one block to each set; A and B stay about the same size.
+    # Every photo gives at least one block to each set; both domains are the same training pool,
+    # B stylized (the trainer draws them independently, so no pair ever meets).
     assert min(len(a), len(b), len(held)) >= len(PHOTOS)
-    assert abs(len(a) - len(b)) <= 2
+    assert len(a) == len(b)
+    for block_a, block_b in zip(a, b):
+        assert np.abs(to_uint8(stylize(block_a)).astype(int) - block_b).max() <= 1
     assert len(held) == len(truth)
     assert all(h.shape == (SMALL_DATA.held_side, SMALL_DATA.held_side, 3) for h in held)
     # No held-out pixels inside any training block: search each held-out image (or its truth) in every block.
@@ -97,6 +100,24 @@ def test_demo_data_is_unpaired_and_held_out(tmp_path: Path) -> None:
     first = sorted(data.test_a.iterdir())[0]
     expected = np.clip(np.rint(stylize(np.asarray(Image.open(first))) * 255), 0, 255)
     assert np.abs(truth[0].astype(np.float64) - expected).max() <= 1
+
+
+def test_demo_data_disjoint_halves_when_asked(tmp_path: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+    from PIL import Image
+
+    shared = build_demo_data(tmp_path / "shared", SMALL_DATA)
+    split = build_demo_data(tmp_path / "split", dataclasses.replace(SMALL_DATA, shared_pool=False))
+    n_pool = len(list(shared.train_a.iterdir()))
+    a = [np.asarray(Image.open(p)) for p in sorted(split.train_a.iterdir())]
+    b = [np.asarray(Image.open(p)) for p in sorted(split.train_b.iterdir())]
+    assert len(a) + len(b) == n_pool and abs(len(a) - len(b)) <= 2
+    # Same held-out set either way: the scores of the two layouts compare.
+    assert sorted(p.read_bytes() for p in shared.test_a.iterdir()) == sorted(p.read_bytes() for p in split.test_a.iterdir())
+    stylized_a = [to_uint8(stylize(x)) for x in a]
+    assert not any((s == y).all() for s in stylized_a for y in b), "a B block is the stylized copy of an A block"
 
 
 def test_demo_stereo_twins_are_dealt_together(tmp_path: Path) -> None:

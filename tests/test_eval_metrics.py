@@ -33,12 +33,23 @@ def test_ssim_matches_skimage_gaussian() -> None:
     a, b = _pair(1)
     ours = ssim(a, b)
     for i in range(2):
-        ref = structural_similarity(
-            a[i].numpy().astype(np.float64), b[i].numpy().astype(np.float64), channel_axis=0,
-            data_range=2.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        ref = structural_similarity(  # on the [0, 1] images: SSIM is defined for intensities >= 0
+            (a[i].numpy().astype(np.float64) + 1) / 2, (b[i].numpy().astype(np.float64) + 1) / 2, channel_axis=0,
+            data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
         )
         assert float(ours[i]) == pytest.approx(ref, abs=1e-4)
     assert float(ssim(a, a)[0]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_ssim_scores_mid_grey_offsets_as_intensities() -> None:
+    # Two flat windows just above and below mid-grey: near-identical intensities, so SSIM ~ 1.
+    # Scored on the signed values, the luminance term would be about -0.85.
+    a = torch.full((1, 3, 16, 16), 0.05)
+    b = torch.full((1, 3, 16, 16), -0.05)
+    assert float(ssim(a, b)[0]) > 0.99
+    # The same images given in [0, 255] score the same.
+    assert float(ssim((a + 1) * 127.5, (b + 1) * 127.5, data_range=255.0, low=0.0)[0]) == pytest.approx(
+        float(ssim(a, b)[0]), abs=1e-6)
 
 
 def test_ssim_is_differentiable_and_rejects_tiny_images() -> None:

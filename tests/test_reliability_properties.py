@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from mobilegan.checkpoints import load_generator_checkpoint, save_generator
 from mobilegan.errors import ConfigError
 from mobilegan.models import GeneratorConfig, build_model
-from mobilegan.models.config import NORMS, PADDINGS, UPSAMPLES
+from mobilegan.models.config import NORMS, PADDINGS, SPACE_TO_DEPTH, UPSAMPLES
 
 SIZES = st.sampled_from([8, 12, 16, 20, 28, 36])  # 8 = the CLI minimum (a 2x2 bottleneck)
 
@@ -37,6 +37,7 @@ def generator_configs(draw: st.DrawFn) -> GeneratorConfig:
         upsample=draw(st.sampled_from(UPSAMPLES)),
         conv_bias=draw(st.booleans()),
         global_skip=draw(st.booleans()),
+        space_to_depth=draw(st.sampled_from(SPACE_TO_DEPTH)),
     )
 
 

@@ -1,14 +1,17 @@
 """Demo data built on the spot from every colour photograph the installed packages ship.
 
 Ten photos (scikit-image's ``skimage/data`` and matplotlib's sample data) are resized to a
-short side of 512 px and cut into 256 px blocks, phone resolution. A seeded shuffle deals every
-block to exactly one of three sets: domain A, held out for scoring (25%) or domain B (as many
-as A, stored after :func:`stylize`). Dealing interleaved blocks rather than whole bands keeps
-the content of A and B alike (sky, skin and fur land in both), so the only systematic
-difference between the domains is the style. A and B never show the same pixels (unpaired), no
-held-out pixel is ever trained on, and ``stylize(held-out A)`` is the ground truth. The stereo
-pair motorcycle_left/right is dealt as one scene (block k of both goes to the same set), so a
-held-out block never has its near-twin in training.
+short side of 512 px and cut into 256 px blocks, phone resolution. A seeded shuffle holds a
+quarter of each photo's blocks out for scoring; the rest are the training pool. Both domains
+are that pool: A holds its blocks as they are, B holds them after :func:`stylize`. The trainer
+draws A and B crops independently (random blocks, random positions), so no image ever meets its
+own stylized version in a loss: the training is unpaired, and the two domains differ only by the
+style, with no content mismatch for the discriminator to push onto the generator (with disjoint
+halves of so few blocks, A and B differ in how much sky, skin or fur they show, and a
+CycleGAN turns that difference into a colour cast). ``shared_pool=False`` deals the pool into
+disjoint halves instead. No held-out pixel is ever trained on, and ``stylize(held-out A)`` is
+the ground truth. The stereo pair motorcycle_left/right is dealt as one scene (block k of both
+goes to the same set), so a held-out block never has its near-twin in training.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ class DemoDataConfig:
     block: int = 256  # training files are block x block; training takes random crops of them
     held_side: int = 256  # held-out images: the centre of each held-out block (scored at this size)
     short_side: int = 512  # photos are resized so their short side is this
-    held_fraction: float = 0.25  # the rest is split evenly between A and B
+    held_fraction: float = 0.25  # the rest is the training pool
     blocks_per_photo: int | None = None  # None: every block (tests use fewer)
+    shared_pool: bool = True  # A and B are the same training blocks (B stylized); False: disjoint halves
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -154,6 +158,8 @@ def build_demo_data(root: Path, config: DemoDataConfig = DemoDataConfig()) -> De
         deals[name] = (kept, deal)
         blocks = [blocks[i] for i in kept]
         a_idx, held_idx, b_idx = deal
+        if config.shared_pool:
+            a_idx = b_idx = sorted(a_idx + b_idx)
         a += [blocks[i] for i in a_idx]
         b += [to_uint8(stylize(blocks[i])) for i in b_idx]
         hold += [blocks[i][margin : margin + config.held_side, margin : margin + config.held_side] for i in held_idx]

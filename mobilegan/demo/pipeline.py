@@ -42,6 +42,9 @@ TEACHER_DISCRIMINATOR = "patchgan_16"  # local colour and texture
 # The official `--norm none`: InstanceNorm cannot see an image's mean colour or contrast, which the
 # demo's colour grade changes (DESIGN.md section 3; the paired-fit table in BENCHMARKS.md).
 TEACHER_NORM = "none"
+# Nearest x2 + 3x3 conv instead of the paper's transposed conv: no checkerboard, so the teacher's
+# SSIM clears the identity's and a student can copy it (BENCHMARKS.md, "CycleGAN runs").
+TEACHER_UPSAMPLE = "nearest_conv"
 TEACHER_IDENTITY = 0.5
 DISTILL_CROP = 64  # the student trains on 64 px crops (at their own scale) and is scored at 256 px
 
@@ -85,7 +88,8 @@ def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]
         from mobilegan.train import TrainConfig, train_cyclegan
 
         tcfg = TrainConfig(data_a=str(data.train_a), data_b=str(data.train_b), out=str(cfg.out / "teacher"),
-                           generator="resnet_6blocks", ngf=32, norm=TEACHER_NORM, discriminator=TEACHER_DISCRIMINATOR,
+                           generator="resnet_6blocks", ngf=32, norm=TEACHER_NORM, upsample=TEACHER_UPSAMPLE,
+                           discriminator=TEACHER_DISCRIMINATOR,
                            size=TEACHER_CROP, preprocess="crop",
                            steps=cfg.teacher_steps, lambda_identity=TEACHER_IDENTITY, seed=0, device="cpu",
                            resume=(cfg.out / "teacher" / "train_state.pt").is_file(), progress=cfg.progress,

@@ -5,6 +5,12 @@ Wang et al. (2004) with an 11-tap Gaussian window (sigma 1.5, truncated at 3.5 s
 scikit-image does), K1 = 0.01, K2 = 0.03, population (biased) statistics, computed per
 channel over the "valid" region and averaged. It is differentiable, so the distillation
 loss uses it too.
+
+SSIM is defined on non-negative intensities, so it first maps the range [low, low + data_range]
+onto [0, 1]: its luminance term ``(2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1)`` on signed values
+would score two mid-grey windows 0.05 above and below zero as -0.85 (opposite signs) where the
+same images in [0, 1] score 0.99. (scikit-image computes on the values it is given, so it must
+be handed [0, 1] images too.)
 """
 
 from __future__ import annotations
@@ -48,19 +54,24 @@ def ssim(
     b: torch.Tensor,
     *,
     data_range: float = 2.0,
+    low: float = -1.0,
     sigma: float = SSIM_SIGMA,
 ) -> torch.Tensor:
-    """Mean structural similarity per image: a tensor of shape (B,) in [-1, 1]."""
+    """Mean structural similarity per image: a tensor of shape (B,) in [-1, 1].
+
+    ``a`` and ``b`` hold intensities in ``[low, low + data_range]`` (the generators' [-1, 1] by
+    default); they are scored as [0, 1] images.
+    """
     if a.shape != b.shape or a.dim() != 4:
         raise ValueError(f"ssim: expected two equal NCHW shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
     taps = gaussian_window(sigma)
     k = taps.numel()
     if min(a.shape[-2:]) < k:
         raise ValueError(f"ssim: images must be at least {k}x{k} pixels, got {tuple(a.shape[-2:])}")
-    a = a.float()
-    b = b.float()
-    c1 = (SSIM_K1 * data_range) ** 2
-    c2 = (SSIM_K2 * data_range) ** 2
+    a = (a.float() - low) / data_range
+    b = (b.float() - low) / data_range
+    c1 = SSIM_K1**2  # (K * L)^2 with L = 1 after the mapping
+    c2 = SSIM_K2**2
     mu_a = _blur(a, taps)
     mu_b = _blur(b, taps)
     # E[x^2] - E[x]^2 with the same window: population variance / covariance.
