@@ -41,14 +41,17 @@ def ship(run: Path, data_root: Path, command: str, trained_on: str) -> dict:
     meta = loaded.meta
     card = {
         "description": "Demo teacher: CycleGAN G_AB (photo -> mobilegan.demo.style.stylize look), "
-                       f"resnet_6blocks ngf {loaded.config.ngf}, norm {loaded.config.norm}, padding {loaded.config.padding}",
+                       f"resnet_6blocks ngf {loaded.config.ngf}, norm {loaded.config.norm}, padding {loaded.config.padding}, "
+                       f"upsample {loaded.config.upsample}",
         "command": command,
         "train_command": meta.get("command", ""),
         "seed": meta.get("seed", 0),
         "steps": meta.get("steps"),
         "total_steps": meta.get("total_steps"),
         "data": f"mobilegan.demo.photos.build_demo_data(seed {data_cfg.seed}): {data_cfg.block} px blocks of "
-                f"{len(PHOTOS)} bundled photos dealt to A / held out / B",
+                f"{len(PHOTOS)} bundled photos, a quarter held out; "
+                + ("A and B are the same training pool (B stylized), drawn independently" if data_cfg.shared_pool
+                   else "the training pool dealt into disjoint A and B halves"),
         "size": size,
         "scores": {**score.to_dict(), "held_out_images": score.images, "evaluated_at_px": size},
         "sha256": sha256_file(SHIPPED_TEACHER),

@@ -7,7 +7,9 @@
 # demo's colour grade changes (DESIGN.md section 3; the paired-fit table in BENCHMARKS.md).
 # Random 32 px crops of the blocks at their own scale, judged by a 16x16 PatchGAN (local colour
 # and texture). Nearest x2 + 3x3 conv upsampling (PyTorch-GAN's) instead of the transposed conv:
-# no checkerboard. On a GPU add --device cuda and raise STEPS.
+# no checkerboard. Cycle weight 5 (the paper's 10 made the grade flatter: the cycle term favours
+# maps it can invert, and the grade's clipped highlights cannot be). On a GPU add --device cuda
+# and raise STEPS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/demo-teacher}
@@ -17,6 +19,6 @@ exec .venv/bin/mobilegan train \
   --data-a "$DATA/trainA" --data-b "$DATA/trainB" \
   --generator resnet_6blocks --ngf "${NGF:-32}" --norm none --upsample nearest_conv --discriminator patchgan_16 \
   --size "${SIZE:-32}" --preprocess crop --batch-size "${BATCH:-1}" \
-  --steps "${STEPS:-12000}" --lambda-identity "${IDT:-0.5}" --seed 0 \
+  --steps "${STEPS:-8000}" --lambda-cycle "${CYCLE:-5}" --lambda-identity "${IDT:-0.5}" --seed 0 \
   --save-every 500 --sample-every 1000 --no-progress \
   --out "$OUT" "$@"
