@@ -7,6 +7,7 @@ import torch
 
 from mobilegan.errors import ConfigError
 from mobilegan.models import (
+    DEFAULT_STUDENT,
     DiscriminatorConfig,
     GeneratorConfig,
     InstanceNormDecomposed,
@@ -31,6 +32,10 @@ def image() -> torch.Tensor:
 def test_registry_has_required_presets() -> None:
     names = set(list_models())
     assert {"resnet_9blocks", "resnet_6blocks", "patchgan_70"} <= names
+    # The default student is a registered generator with no convolution at full resolution, and the
+    # previous default stays available by name.
+    assert DEFAULT_STUDENT in GENERATORS and get_config(DEFAULT_STUDENT).space_to_depth > 1
+    assert "mobile_w025" in GENERATORS and get_config("mobile_w025").space_to_depth == 1
     widths = {get_config(n).width for n in GENERATORS if get_config(n).depthwise}
     assert {1.0, 0.5, 0.25} <= widths
 

@@ -48,6 +48,7 @@ TEACHER_UPSAMPLE = "nearest_conv"
 TEACHER_IDENTITY = 0.5
 TEACHER_CYCLE = 5.0  # half the paper's 10: a bolder grade (BENCHMARKS.md, "CycleGAN runs")
 DISTILL_CROP = 64  # the student trains on 64 px crops (at their own scale) and is scored at 256 px
+DISTILL_SSIM = 1.0  # (1 - SSIM) added to the output L1: `mobilegan distill --ssim` (BENCHMARKS.md recipe table)
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,13 @@ def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]
 
 def _stage_distill(cfg: DemoConfig, data: DemoData, teacher: Path) -> tuple[str, dict[str, Any]]:
     from mobilegan.distill.config import DistillConfig
+    from mobilegan.distill.losses import LossWeights
     from mobilegan.distill.run import distill
 
     out = cfg.out / "distill"
     dcfg = DistillConfig(teacher=teacher, data_a=data.train_a, data_b=data.train_b, eval_data=data.test_a,
                          out_dir=out, size=cfg.distill_size, preprocess="crop", eval_size=DemoDataConfig().held_side,
-                         steps=cfg.distill_steps, batch_size=cfg.distill_batch,
+                         steps=cfg.distill_steps, batch_size=cfg.distill_batch, weights=LossWeights(ssim=DISTILL_SSIM),
                          device="cpu", resume=(out / "train_state.pt").is_file(), progress=cfg.progress,
                          save_every=250, sample_every=500)
     result = distill(dcfg)

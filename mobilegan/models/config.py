@@ -15,7 +15,7 @@ NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")
 PADDINGS: tuple[str, ...] = ("reflect", "zero")
 UPSAMPLES: tuple[str, ...] = ("transpose", "nearest_conv", "bilinear_conv")
 SPACE_TO_DEPTH: tuple[int, ...] = (1, 2, 4)
-DEFAULT_STUDENT = "mobile_w025"  # the preset distill uses by default (registered in presets.py)
+DEFAULT_STUDENT = "mobile_s2d4_w025"  # the preset distill uses by default (chosen on the front: BENCHMARKS.md, issue 16)
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

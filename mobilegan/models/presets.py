@@ -5,10 +5,11 @@ from __future__ import annotations
 from mobilegan.models.config import DEFAULT_STUDENT, DiscriminatorConfig, GeneratorConfig
 from mobilegan.models.registry import register_model
 
-# DEFAULT_STUDENT (defined with the configs, so the CLI can name it without importing torch):
-# OMGD-class depthwise ResNet at ngf 16 (width 0.25), 8 blocks so it stays at or below 1.4 G
-# compat MACs at 256 px, using only ops XNNPACK fully delegates and Core ML converts
-# (BatchNorm folds into convs; zero padding; transposed-conv upsampling).
+# The mobile family: OMGD-class depthwise ResNets, 8 blocks, using only ops XNNPACK fully
+# delegates and Core ML converts (BatchNorm folds into convs; zero padding; transposed-conv
+# upsampling). DEFAULT_STUDENT (named with the configs, so the CLI can show it without importing
+# torch) is mobile_s2d4_w025: the fastest student on the measured latency-fidelity front and the
+# closest to its teacher (BENCHMARKS.md, issue 16). mobile_w025 was the default before it.
 MOBILE_BLOCKS = 8
 
 
@@ -46,7 +47,7 @@ def mobile_w050() -> GeneratorConfig:
     return _mobile(0.5)
 
 
-@register_model(DEFAULT_STUDENT, kind="generator", description="default mobile student, width 0.25 (ngf 16), depthwise")
+@register_model("mobile_w025", kind="generator", description="mobile student, width 0.25 (ngf 16), depthwise (the default until issue 16)")
 def mobile_w025() -> GeneratorConfig:
     return _mobile(0.25)
 
@@ -73,7 +74,7 @@ def mobile_s2d2_w050() -> GeneratorConfig:
 
 
 @register_model("mobile_s2d4_w025", kind="generator",
-                description="space-to-depth 4 student, width 0.25: PixelUnshuffle(4) straight to H/4, no H/2 stage")
+                description="default student: space-to-depth 4, width 0.25, PixelUnshuffle(4) straight to H/4")
 def mobile_s2d4_w025() -> GeneratorConfig:
     return _mobile(0.25, space_to_depth=4)
 
