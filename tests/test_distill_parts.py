@@ -29,12 +29,16 @@ def test_block_mapping_is_proportional_and_in_range() -> None:
 
 
 def test_default_taps_are_names_with_mapped_blocks() -> None:
-    student, teacher = create_model(DEFAULT_STUDENT), create_model("resnet_9blocks")
+    # A full-resolution student has every stage of the paper's layout, so every default tap applies.
+    student, teacher = create_model("mobile_w025"), create_model("resnet_9blocks")
     taps = default_taps(student, teacher)
     assert taps[0] == TapPair("down2", "down2") and taps[-1] == TapPair("up1", "up1")
     blocks = taps[1:-1]
     assert [t.student for t in blocks] == ["block3", "block5"]
     assert [t.teacher for t in blocks] == [f"block{map_block(3, 8, 9)}", f"block{map_block(5, 8, 9)}"]
+    # The space-to-depth default has no up1 stage (it returns from H/4 by PixelShuffle): no tap there.
+    s2d = default_taps(create_model(DEFAULT_STUDENT), teacher)
+    assert [t.student for t in s2d] == ["down2", "block3", "block5"]
 
 
 def test_parse_taps_validates_names() -> None:
@@ -90,15 +94,15 @@ def test_lsgan_losses_point_the_right_way() -> None:
 
 
 def test_target_macs_picks_the_widest_fitting_width() -> None:
-    choice = choose_student(target_macs=int(1.4e9), size=256)
-    assert choice.config.width == 0.25  # the default student is the widest under 1.4 G compat
+    choice = choose_student(name="mobile_w025", target_macs=int(1.4e9), size=256)
+    assert choice.config.width == 0.25  # mobile_w025 is the widest of its family under 1.4 G compat
     assert choice.profile.macs_compat <= 1.4e9
-    wider = choose_student(target_macs=int(3e9), size=256)
+    wider = choose_student(name="mobile_w025", target_macs=int(3e9), size=256)
     assert wider.config.width > 0.25 and wider.profile.macs_compat <= 3e9
-    one_step_wider = choose_student(overrides={"width": wider.config.width + 0.125}, size=256)
+    one_step_wider = choose_student(name="mobile_w025", overrides={"width": wider.config.width + 0.125}, size=256)
     assert one_step_wider.profile.macs_compat > 3e9
     # MACs scale with H*W: the choice at 64 px is profiled exactly, not estimated
-    small = choose_student(target_macs=int(1.4e9 / 16), size=64)
+    small = choose_student(name="mobile_w025", target_macs=int(1.4e9 / 16), size=64)
     exact = profile_model(build_model(small.config), 64)
     assert small.profile.macs_compat == exact.macs_compat <= 1.4e9 / 16
 

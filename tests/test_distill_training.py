@@ -27,7 +27,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 def test_short_distillation_raises_heldout_psnr(tmp_path: Path, setup: tuple[Path, Path, Path]) -> None:
     data_a, held, teacher = setup
-    cfg = DistillConfig(teacher=teacher, data_a=data_a, eval_data=held, out_dir=tmp_path / "run", size=32, steps=30,
+    cfg = DistillConfig(teacher=teacher, data_a=data_a, eval_data=held, out_dir=tmp_path / "run", size=32, steps=80,
                         batch_size=4, seed=0, sample_every=0, save_every=0, progress=False, device="cpu")
     result = distill(cfg)
     assert result.eval is not None and result.psnr_db_before is not None

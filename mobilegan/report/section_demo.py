@@ -32,6 +32,9 @@ def _grid(doc: dict[str, Any], path: Path, ctx: RenderContext) -> list[str]:
     if not_shown:
         out.append(note(f"Not in the grid (they run only on Apple devices): {', '.join(not_shown)}. Their parity "
                         "with PyTorch is in the export section."))
+    for failure in as_list(grid.get("failed")):
+        out.append(note(f"Not exported, so not in the grid: {failure}. `mobilegan export --target all` refuses "
+                        "this student's int8 program the same way; the fp32 programs passed."))
     return out
 
 
