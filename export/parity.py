@@ -27,6 +27,10 @@ Runner = Callable[[Path, torch.Tensor], torch.Tensor]  # (artifact, inputs (N,3,
 class ParityError(MobileganError):
     """An artifact computes something else than the PyTorch model it came from."""
 
+    def __init__(self, message: str, *, precision: str | None = None) -> None:
+        super().__init__(message)
+        self.precision = precision  # of the failing artifact, when known (e.g. "int8")
+
 
 @dataclass(frozen=True)
 class ParityResult:
@@ -84,5 +88,5 @@ def check_artifact(path: Path, run: Runner, inputs: torch.Tensor, expected: torc
     """Run ``path`` with ``run`` and raise :class:`ParityError` when below the threshold."""
     result = compare(run(path, inputs), expected, precision=precision)
     if not result.passed:
-        raise ParityError(f"{label}: parity check failed: {result.summary()}")
+        raise ParityError(f"{label}: parity check failed: {result.summary()}", precision=precision)
     return result

@@ -177,7 +177,7 @@ def export_model(
             try:
                 made = target.export(job)
             except ParityError as exc:
-                raise ParityError(f"{exc}; the files in {out} were left as they were") from None
+                raise ParityError(f"{exc}; the files in {out} were left as they were", precision=exc.precision) from None
             for artifact in made:
                 if not artifact.get("parity"):
                     artifact["unchecked"] = unchecked_reason(job, target)

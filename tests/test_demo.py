@@ -166,3 +166,36 @@ def test_shipped_teacher_card_is_reproducible(tmp_path: Path) -> None:
     assert card["size"] == 256 and score.images >= 10
     assert loaded.config.norm == "none"
     assert score.gain_db > 0, "the shipped teacher must beat the identity baseline"
+
+
+def test_demo_export_reports_a_failed_int8_program_and_ships_fp32(tmp_path: Path, monkeypatch) -> None:
+    """An int8 program below its parity floor is left out and named; other parity failures still stop the demo."""
+    from types import SimpleNamespace
+
+    import mobilegan.demo.pipeline as pipeline
+    import mobilegan.export.pipeline as export_pipeline
+    from mobilegan.export.parity import ParityError
+
+    calls: list[tuple[list[str], str | None]] = []
+
+    def fake_export(student: Path, *, targets: list[str], quantize: str | None, **_: object) -> object:
+        calls.append((targets, quantize))
+        if quantize == "int8":
+            raise ParityError("executorch int8 (s_int8.pte): parity check failed: PSNR 21.2 dB (>= 30)", precision="int8")
+        return SimpleNamespace(to_dict=lambda: {"artifacts": [{"target": "executorch", "precision": "fp32"}]})
+
+    monkeypatch.setattr(export_pipeline, "export_model", fake_export)
+    cfg = DemoConfig(out=tmp_path, progress=False)
+    data = SimpleNamespace(train_a=tmp_path / "A")
+    _, result = pipeline._stage_export(cfg, data, tmp_path / "student.pt")
+    assert result["artifacts"] == ["executorch fp32"] and "21.2 dB" in result["int8_failed"]
+    assert calls[1][1] is None and "all" not in calls[1][0]  # the second pass names targets, so no int8
+    assert "21.2 dB" in (tmp_path / pipeline.INT8_FAILURE).read_text()
+
+    def fp32_fails(student: Path, **_: object) -> object:
+        raise ParityError("executorch fp32: parity check failed", precision="fp32")
+
+    monkeypatch.setattr(export_pipeline, "export_model", fp32_fails)
+    with pytest.raises(ParityError, match="fp32"):
+        pipeline._stage_export(cfg, data, tmp_path / "student.pt")
+    assert not (tmp_path / pipeline.INT8_FAILURE).exists()  # a stale note from an earlier run is not kept

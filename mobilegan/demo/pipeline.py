@@ -139,22 +139,24 @@ def _stage_export(cfg: DemoConfig, data: DemoData, student: Path) -> tuple[str, 
     from mobilegan.export.parity import ParityError
     from mobilegan.export.pipeline import export_model, resolve_targets
 
-    failure = cfg.out / INT8_FAILURE
-    failure.unlink(missing_ok=True)
+    failure_file = cfg.out / INT8_FAILURE  # read by the score stage, which may run in a later process
+    failure_file.unlink(missing_ok=True)
+    failure: str | None = None
     common = dict(out_dir=cfg.out / "export", size=cfg.export_size, calib_data=data.train_a, bundled=True)
     try:
         card = export_model(student, targets=list(cfg.targets), quantize="int8", **common)
     except ParityError as exc:
-        if "int8" not in str(exc):
+        if exc.precision != "int8":
             raise
-        log.warning("%s; exporting the fp32 targets without it", exc)
-        atomic_write_text(failure, str(exc) + "\n")
+        failure = str(exc)
+        log.warning("%s; exporting the fp32 targets without it", failure)
+        atomic_write_text(failure_file, failure + "\n")
         card = export_model(student, targets=[t.name for t in resolve_targets(list(cfg.targets))], quantize=None,
                             **common)
     arts = card.to_dict()["artifacts"]
     return f"{len(arts)} artifacts", {"export_dir": str(cfg.out / "export"),
                                       "artifacts": [f"{a['target']} {a['precision']}" for a in arts],
-                                      "int8_failed": failure.read_text().strip() if failure.is_file() else None}
+                                      "int8_failed": failure}
 
 
 def _stage_verify(cfg: DemoConfig) -> tuple[str, dict[str, Any]]:
