@@ -56,21 +56,14 @@ def export_graph(module: nn.Module, example: torch.Tensor) -> torch.export.Expor
 
 
 def quantize_int8(exported: torch.export.ExportedProgram, calib: torch.Tensor) -> torch.export.ExportedProgram:
-    """Static PT2E int8 (per-channel weights, per-tensor activations), calibrated on ``calib``."""
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer,
-        get_symmetric_quantization_config,
-    )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-    from tqdm import tqdm
+    """Static PT2E int8 (per-channel weights, per-tensor activations), calibrated on ``calib`` with
+    the activation-range policy that keeps it closest to fp32 (:mod:`mobilegan.export.int8_ranges`)."""
+    from mobilegan.export.int8_ranges import choose_int8
 
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    prepared = prepare_pt2e(exported.module(), quantizer)
-    with torch.no_grad():
-        for i in tqdm(range(calib.shape[0]), desc="int8 calibration", unit="img", leave=False):
-            prepared(calib[i : i + 1])
-    converted = convert_pt2e(prepared)
-    return torch.export.export(converted, (calib[:1],))
+    choice = choose_int8(exported.module(), calib)
+    tried = ", ".join(f"{name} {db:.1f} dB" for name, db in choice.calib_psnr_db.items())
+    log.info("int8 activation ranges: %s (int8 vs fp32 on the calibration images: %s)", choice.policy.name, tried)
+    return torch.export.export(choice.module, (calib[:1],))
 
 
 def lower_to_xnnpack(exported: torch.export.ExportedProgram) -> Any:

@@ -50,6 +50,12 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("L1 + taps + SSIM", LossWeights(recon=10.0, feat=1.0, ssim=1.0)),
     Recipe("L1 + taps + PatchGAN", LossWeights(recon=10.0, feat=1.0, gan=1.0)),
     Recipe("L1 + taps, 128 px crops, batch 1", LossWeights(recon=10.0, feat=1.0), size=128, batch=1),
+    Recipe("L1 + taps + SSIM, 128 px crops, batch 1", LossWeights(recon=10.0, feat=1.0, ssim=1.0), size=128, batch=1),
+    Recipe("L1 + taps + SSIM, lr 1e-3", LossWeights(recon=10.0, feat=1.0, ssim=1.0), extra={"lr": 1e-3}),
+    Recipe("L1 + taps + SSIM, lr 4e-3", LossWeights(recon=10.0, feat=1.0, ssim=1.0), extra={"lr": 4e-3}),
+    Recipe("L1 + taps + SSIM, 64 px crops, batch 8", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=8),
+    Recipe("L1 + taps + SSIM + PatchGAN, 128 px crops, batch 1", LossWeights(recon=10.0, feat=1.0, ssim=1.0, gan=1.0),
+           size=128, batch=1),
 )
 
 
