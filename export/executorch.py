@@ -62,7 +62,7 @@ def quantize_int8(exported: torch.export.ExportedProgram, calib: torch.Tensor) -
 
     choice = choose_int8(exported.module(), calib)
     tried = ", ".join(f"{name} {db:.1f} dB" for name, db in choice.calib_psnr_db.items())
-    log.info("int8 activation ranges: %s (int8 vs fp32 on the calibration images: %s)", choice.policy.name, tried)
+    log.info("int8 activation ranges: %s (worst calibration image, int8 vs fp32: %s)", choice.policy.name, tried)
     return torch.export.export(choice.module, (calib[:1],))
 
 

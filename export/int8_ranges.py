@@ -9,7 +9,7 @@ Clipping each intermediate range to the 0.1th-99.9th percentile of the calibrati
 ranges"). The graph's input image and its output chain (tanh -> [0, 1]) keep their full observed
 range, so highlights and shadows are never clipped. A model that prefers other ranges (a randomly
 initialised one can) gets them: :func:`choose_int8` tries each of :data:`POLICIES` and keeps the
-int8 program closest to fp32 on the calibration images.
+int8 program whose worst calibration image is closest to fp32.
 """
 
 from __future__ import annotations
@@ -145,12 +145,15 @@ class RangePolicy:
     quantile: float | None
 
 
-# Tried in order on every int8 export; the one whose int8 program is closest to fp32 on the
-# calibration images wins. Clipping suits trained students (the demo's: 41 dB against 30 dB for
-# the histogram); a randomly initialised model can prefer the histogram, so it stays a candidate.
+# Tried in order on every int8 export; the one whose worst calibration image is closest to fp32
+# wins (the parity check also judges the worst image). How much clipping suits a model varies: the
+# demo's 5000-step student did best at 99.9 (41 dB held out, against 30 dB for the histogram), its
+# 1250 x 16 student lost one image to it (25 dB) and did best at 99.997 (worst image 35 dB), and a
+# randomly initialised model can prefer the histogram, so every one stays a candidate.
 POLICIES: tuple[RangePolicy, ...] = (
     RangePolicy("percentile 99.9", CLIP_QUANTILE),
     RangePolicy("percentile 99.99", 1e-4),
+    RangePolicy("percentile 99.997", 3e-5),
     RangePolicy("histogram (XNNPACK default)", None),
 )
 
@@ -159,13 +162,13 @@ POLICIES: tuple[RangePolicy, ...] = (
 class Int8Choice:
     module: fx.GraphModule
     policy: RangePolicy
-    calib_psnr_db: dict[str, float]  # policy name -> int8-vs-fp32 PSNR on the calibration images
+    calib_psnr_db: dict[str, float]  # policy name -> worst calibration image's int8-vs-fp32 PSNR
 
 
-def _psnr_db(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR of [0, 1] images (mean over the batch)."""
+def _worst_psnr_db(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR of the worst image of a batch of [0, 1] images."""
     mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-12)
-    return float((10 * torch.log10(1.0 / mse)).mean())
+    return float((10 * torch.log10(1.0 / mse)).min())
 
 
 def _stock_config() -> Any:
@@ -192,7 +195,7 @@ def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy) -
 
 def choose_int8(graph: fx.GraphModule, calib: torch.Tensor,
                 policies: tuple[RangePolicy, ...] = POLICIES) -> Int8Choice:
-    """The converted int8 graph of the policy closest to ``graph`` (fp32) on ``calib``."""
+    """The converted int8 graph of the policy whose worst ``calib`` image is closest to ``graph`` (fp32)."""
     with torch.no_grad():
         reference = torch.cat([graph(calib[i : i + 1]) for i in range(calib.shape[0])])
     best: tuple[float, RangePolicy, fx.GraphModule] | None = None
@@ -201,7 +204,7 @@ def choose_int8(graph: fx.GraphModule, calib: torch.Tensor,
         converted = calibrate(graph, calib, policy)
         with torch.no_grad():
             out = torch.cat([converted(calib[i : i + 1]) for i in range(calib.shape[0])])
-        scores[policy.name] = round(_psnr_db(out, reference), 2)
+        scores[policy.name] = round(_worst_psnr_db(out, reference), 2)
         if best is None or scores[policy.name] > best[0]:
             best = (scores[policy.name], policy, converted)
     assert best is not None, "no range policy given"

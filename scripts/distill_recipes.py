@@ -54,6 +54,12 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("L1 + taps + SSIM, lr 1e-3", LossWeights(recon=10.0, feat=1.0, ssim=1.0), extra={"lr": 1e-3}),
     Recipe("L1 + taps + SSIM, lr 4e-3", LossWeights(recon=10.0, feat=1.0, ssim=1.0), extra={"lr": 4e-3}),
     Recipe("L1 + taps + SSIM, 64 px crops, batch 8", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=8),
+    Recipe("L1 + taps + SSIM, 64 px crops, batch 8, lr 4e-3", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=8,
+           extra={"lr": 4e-3}),
+    Recipe("L1 + taps + SSIM, 64 px crops, batch 16", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=16),
+    Recipe("L1 + taps + SSIM, 64 px crops, batch 16, lr 4e-3", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=16,
+           extra={"lr": 4e-3}),
+    Recipe("L1 + taps + SSIM, 64 px crops, batch 32", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=32),
     Recipe("L1 + taps + SSIM + PatchGAN, 128 px crops, batch 1", LossWeights(recon=10.0, feat=1.0, ssim=1.0, gan=1.0),
            size=128, batch=1),
 )

@@ -10,7 +10,7 @@ EXAMPLES = "mobilegan demo\n  mobilegan demo --out runs/demo --from-scratch    #
 
 def register(sub: argparse._SubParsersAction) -> None:
     from mobilegan.cli.common import image_size, positive_int
-    from mobilegan.demo.defaults import DISTILL_STEPS
+    from mobilegan.demo.defaults import DISTILL_BATCH, DISTILL_STEPS
 
     p = sub.add_parser("demo", help=HELP, description=HELP, epilog=f"examples:\n  {EXAMPLES}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="from-scratch teacher steps (default: as many as the shipped teacher had)")
     p.add_argument("--distill-steps", type=positive_int, default=DISTILL_STEPS,
                    help=f"distillation steps (default {DISTILL_STEPS})")
+    p.add_argument("--distill-batch", type=positive_int, default=DISTILL_BATCH,
+                   help=f"64 px crops per distillation step (default {DISTILL_BATCH})")
     p.add_argument("--export-size", type=image_size, default=256, help="side of the exported models (default 256)")
     p.add_argument("--bench-runs", type=positive_int, default=20, help="timed runs per model (default 20)")
     p.add_argument("--quick", action="store_true", help="a fast smoke run (few steps, 64 px export) to check the set-up")
@@ -34,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.quick:
         cfg = DemoConfig(out=Path(args.out), from_scratch=args.from_scratch, teacher_steps=20, distill_steps=20,
-                         export_size=64, bench_runs=3, bench_threads=(1,), progress=not args.no_progress)
+                         distill_batch=4, export_size=64, bench_runs=3, bench_threads=(1,), progress=not args.no_progress)
     else:
         teacher = {} if args.teacher_steps is None else {"teacher_steps": args.teacher_steps}
         cfg = DemoConfig(out=Path(args.out), from_scratch=args.from_scratch, **teacher,
-                         distill_steps=args.distill_steps, export_size=args.export_size, bench_runs=args.bench_runs,
+                         distill_steps=args.distill_steps, distill_batch=args.distill_batch,
+                         export_size=args.export_size, bench_runs=args.bench_runs,
                          progress=not args.no_progress)
     result = run_demo(cfg)
     scores = result.summary.get("scores", {})

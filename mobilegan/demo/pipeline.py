@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from mobilegan.demo.defaults import DISTILL_STEPS
+from mobilegan.demo.defaults import DISTILL_BATCH, DISTILL_STEPS
 from mobilegan.demo.photos import PHOTOS, SOURCE, DemoData, DemoDataConfig, build_demo_data
 from mobilegan.demo.score import held_out, score_outputs
 from mobilegan.demo.stages import StageRunner
@@ -57,7 +57,7 @@ class DemoConfig:
     from_scratch: bool = False
     teacher_steps: int = 8000  # from-scratch teacher (the shipped one used the same)
     distill_steps: int = DISTILL_STEPS
-    distill_batch: int = 4
+    distill_batch: int = DISTILL_BATCH
     distill_size: int = DISTILL_CROP  # student training crops; scoring uses the 256 px held-out blocks whole
     export_size: int = 256  # phone resolution of the exported artifacts
     bench_runs: int = 20
@@ -262,7 +262,7 @@ def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict
         "stages": runner.summary(),
         "commands": [command, "equivalent steps: mobilegan distill --teacher <run>/teacher/G_AB.pt --data-a <run>/data/trainA "
                      f"--data-b <run>/data/trainB --eval-data <run>/data/testA --size {cfg.distill_size} --preprocess crop "
-                     f"--eval-size 256 --steps {cfg.distill_steps}; mobilegan export <student> "
+                     f"--eval-size 256 --steps {cfg.distill_steps} --batch-size {cfg.distill_batch} --ssim {DISTILL_SSIM}; mobilegan export <student> "
                      f"--target all --bundled --calib-data <run>/data/trainA --size {cfg.export_size}; "
                      "mobilegan bench <run>/export <student> --teacher <teacher>; "
                      "mobilegan translate motorcycle_left.png --model <teacher or .pte> --out <run>/showcase"],
