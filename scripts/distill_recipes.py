@@ -5,10 +5,12 @@ steps over the same number of pixels per step (64 px x 4 = 128 px x 1), and its 
 recorded beside its score: the recipes cost about the same per step except the PatchGAN, whose
 discriminator adds its own forward and backward passes. Students are scored against the teacher on the demo's held-out 256 px
 blocks (PSNR / SSIM) and against the ground truth. Writes a Markdown table to stdout and JSON to
-``--out``. The table in BENCHMARKS.md ("Distillation recipe for the demo") came from::
+``--out``. The tables in BENCHMARKS.md ("Distillation recipe for the demo") came from runs like::
 
     OMP_NUM_THREADS=1 .venv/bin/python scripts/distill_recipes.py --teacher mobilegan/demo/assets/demo_teacher.pt \
-        --steps 1500 --out runs/recipes
+        --steps 1250 --only "SSIM, 64 px crops, batch 16" --out runs/exp/b16
+
+``--steps`` is per recipe: give a batch-8 recipe half the steps of a batch-4 one for equal pixels.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe("L1 + taps + SSIM, 64 px crops, batch 16, lr 4e-3", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=16,
            extra={"lr": 4e-3}),
     Recipe("L1 + taps + SSIM, 64 px crops, batch 32", LossWeights(recon=10.0, feat=1.0, ssim=1.0), batch=32),
+    Recipe("L1 + taps + SSIM + PatchGAN, 64 px crops, batch 16", LossWeights(recon=10.0, feat=1.0, ssim=1.0, gan=1.0),
+           batch=16),
     Recipe("L1 + taps + SSIM + PatchGAN, 128 px crops, batch 1", LossWeights(recon=10.0, feat=1.0, ssim=1.0, gan=1.0),
            size=128, batch=1),
 )
