@@ -21,6 +21,9 @@ from typing import Any
 
 import torch
 from torch import fx
+from torchao.quantization.pt2e import MinMaxObserver
+
+from mobilegan.export.parity import compare, eager_outputs
 
 # Fraction of calibration values left outside each clipped range, per tail (measured: 1e-2 33.4 dB,
 # 3e-3 40.0 dB, 1e-3 41.3 dB, 3e-4 37.4 dB, 1e-4 34.1 dB, 1e-5 29.4 dB on the demo student).
@@ -29,17 +32,12 @@ SAMPLES_PER_CALL = 1 << 16  # values kept from each calibration batch, per obser
 MAX_SAMPLES = 1 << 20  # the pool is halved (at random) when it grows past this
 
 # Ops between the generator's final tanh and the graph output: value-preserving or elementwise
-# with constants (the [-1, 1] -> [0, 1] wrapper, a global skip's clamp).
-_OUTPUT_CHAIN_OPS = {"tanh", "mul", "add", "sub", "div", "clamp", "hardtanh", "pixel_shuffle"}
+# with constants (the [-1, 1] -> [0, 1] wrapper, a global skip's clamp). The walk back from the
+# output stops at any other op, the tanh included.
+_OUTPUT_CHAIN_OPS = {"mul", "add", "sub", "div", "clamp", "hardtanh", "pixel_shuffle"}
 
 
-def _observer_base() -> type:
-    from torchao.quantization.pt2e import MinMaxObserver
-
-    return MinMaxObserver
-
-
-class ClippingObserver(_observer_base()):  # type: ignore[misc]
+class ClippingObserver(MinMaxObserver):  # type: ignore[misc]
     """A min/max observer that also keeps a bounded random sample of the values it sees and,
     when ``clip`` is on, returns qparams for the ``quantile`` / ``1 - quantile`` range of them."""
 
@@ -81,12 +79,14 @@ class ClippingObserver(_observer_base()):  # type: ignore[misc]
         return self._calculate_qparams(lo, hi)
 
 
-def quantization_config(quantile: float = CLIP_QUANTILE) -> Any:
+def quantization_config(quantile: float | None = CLIP_QUANTILE) -> Any:
     """XNNPACK's symmetric config (per-channel int8 weights, per-tensor int8 activations) with
-    :class:`ClippingObserver` for the activations."""
+    :class:`ClippingObserver` for the activations; ``quantile=None``: the stock config as it is."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
 
     base = get_symmetric_quantization_config(is_per_channel=True)
+    if quantile is None:
+        return base
     act = dataclasses.replace(base.input_activation,
                               observer_or_fake_quant_ctr=ClippingObserver.with_args(eps=2**-12, quantile=quantile))
     return dataclasses.replace(base, input_activation=act, output_activation=act)
@@ -130,8 +130,7 @@ def keep_image_ranges(prepared: fx.GraphModule) -> int:
             continue
         seen.add(cur)
         unclip(cur)
-        if cur.op == "call_module" or (cur.op == "call_function" and _op_name(cur) in _OUTPUT_CHAIN_OPS
-                                       and _op_name(cur) != "tanh"):
+        if cur.op == "call_module" or (cur.op == "call_function" and _op_name(cur) in _OUTPUT_CHAIN_OPS):
             todo.extend(cur.all_input_nodes)
     return len(changed)
 
@@ -165,26 +164,13 @@ class Int8Choice:
     calib_psnr_db: dict[str, float]  # policy name -> worst calibration image's int8-vs-fp32 PSNR
 
 
-def _worst_psnr_db(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR of the worst image of a batch of [0, 1] images."""
-    mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-12)
-    return float((10 * torch.log10(1.0 / mse)).min())
-
-
-def _stock_config() -> Any:
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
-
-    return get_symmetric_quantization_config(is_per_channel=True)
-
-
 def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy) -> fx.GraphModule:
     """Prepare ``graph`` for ``policy``, run the calibration images through it, convert."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     from tqdm import tqdm
 
-    config = _stock_config() if policy.quantile is None else quantization_config(policy.quantile)
-    prepared = prepare_pt2e(copy.deepcopy(graph), XNNPACKQuantizer().set_global(config))
+    prepared = prepare_pt2e(copy.deepcopy(graph), XNNPACKQuantizer().set_global(quantization_config(policy.quantile)))
     if policy.quantile is not None:
         keep_image_ranges(prepared)
     with torch.no_grad():
@@ -195,16 +181,14 @@ def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy) -
 
 def choose_int8(graph: fx.GraphModule, calib: torch.Tensor,
                 policies: tuple[RangePolicy, ...] = POLICIES) -> Int8Choice:
-    """The converted int8 graph of the policy whose worst ``calib`` image is closest to ``graph`` (fp32)."""
-    with torch.no_grad():
-        reference = torch.cat([graph(calib[i : i + 1]) for i in range(calib.shape[0])])
+    """The converted int8 graph of the policy whose worst ``calib`` image is closest to ``graph``
+    (fp32), judged as the parity check judges (:func:`mobilegan.export.parity.compare`)."""
+    reference = eager_outputs(graph, calib)
     best: tuple[float, RangePolicy, fx.GraphModule] | None = None
     scores: dict[str, float] = {}
     for policy in policies:
         converted = calibrate(graph, calib, policy)
-        with torch.no_grad():
-            out = torch.cat([converted(calib[i : i + 1]) for i in range(calib.shape[0])])
-        scores[policy.name] = round(_worst_psnr_db(out, reference), 2)
+        scores[policy.name] = round(compare(eager_outputs(converted, calib), reference, precision="int8").psnr_db, 2)
         if best is None or scores[policy.name] > best[0]:
             best = (scores[policy.name], policy, converted)
     assert best is not None, "no range policy given"
