@@ -56,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "at the images' own scale (default resize_crop)")
     io.add_argument("--load-size", type=positive_int, help="resize side before cropping (default size*286/256)")
     io.add_argument("--eval-size", type=image_size, help="side the held-out images are scored at (default --size)")
+    io.add_argument("--targets", choices=("auto", "crop", "whole"), default="auto",
+                    help="where the teacher's targets come from: crop (the teacher sees each training crop), whole "
+                         "(the teacher sees the whole image at --eval-size or 256 px, computed once; the student "
+                         "trains on crops of it, or on whole images when it normalises per image) or auto: whole "
+                         "for InstanceNorm teachers (with the mobile_s2d4_w025_in student), crop otherwise "
+                         "(default auto)")
     io.add_argument("--workers", type=non_negative_int, default=0, help="data loader processes (default 0)")
 
     st = p.add_argument_group("student")
@@ -120,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         eval_data=Path(args.eval_data) if args.eval_data else None,
         out_dir=Path(args.out) if args.out else None,
         student=args.student, student_overrides={k: v for k, v in overrides.items() if v is not None},
-        target_macs=args.target_macs, size=args.size, load_size=args.load_size, preprocess=args.preprocess,
+        target_macs=args.target_macs, size=args.size, load_size=args.load_size, preprocess=args.preprocess, targets=args.targets,
         eval_size=args.eval_size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         weights=LossWeights(recon=args.lambda_recon, feat=args.lambda_feat, gan=args.lambda_gan, ssim=args.ssim),
         taps=args.taps, warm_start=not args.no_warm_start, seed=args.seed, device=args.device, amp=args.amp,
@@ -139,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     t = result.teacher_config
     print(f"teacher: {cfg.teacher} ({result.teacher_layout} layout): ngf {t['ngf']}, {t['n_blocks']} blocks, "
           f"norm {t['norm']}, padding {t['padding']}, upsample {t['upsample']}")
+    print(result.recipe)
     print(result.student.describe())
     print(result.warm_start.reason)
     print("feature taps: " + (", ".join(f"{s}->{te}" for s, te in result.taps) or "none"))
@@ -168,7 +175,7 @@ def _as_json(r: DistillResult) -> dict[str, Any]:
         "out_dir": str(r.out_dir), "student": str(r.student_path), "teacher_layout": r.teacher_layout,
         "teacher_config": r.teacher_config, "student_config": r.student.config.to_dict(),
         "student_profile": r.student.profile.to_dict(), "warm_start": r.warm_start.applied,
-        "taps": r.taps, "steps": [r.start_step, r.end_step], "interrupted": r.interrupted,
+        "recipe": r.recipe, "taps": r.taps, "steps": [r.start_step, r.end_step], "interrupted": r.interrupted,
         "seconds": r.seconds, "images_per_s": r.images_per_s, "last_metrics": r.last_metrics,
         "psnr_db_before": r.psnr_db_before,
         "eval": r.eval.to_dict() if r.eval else None,

@@ -10,6 +10,8 @@ from mobilegan.distill.losses import LossWeights
 from mobilegan.errors import ConfigError
 from mobilegan.utils.sizes import image_size_problem
 
+TARGET_KINDS: tuple[str, ...] = ("auto", "crop", "whole")  # where the teacher's targets come from (distill.recipe)
+
 
 @dataclass(frozen=True)
 class DistillConfig:
@@ -24,6 +26,7 @@ class DistillConfig:
     size: int = 256
     load_size: int | None = None  # resize side before cropping (resize_crop); None: size * 286 / 256
     preprocess: str = "resize_crop"  # as in train: resize_crop, or crop at the image's own scale
+    targets: str = "auto"  # auto (from the teacher's norm), crop or whole: see mobilegan.distill.recipe
     eval_size: int | None = None  # held-out images are scored at this side (None: size)
     steps: int = 2000
     batch_size: int = 4
@@ -59,6 +62,8 @@ class DistillConfig:
             raise ConfigError(f"--lr must be > 0 (got {self.lr})")
         if self.weights.ssim > 0 and self.size < 11:
             raise ConfigError("--ssim needs --size >= 11")
+        if self.targets not in TARGET_KINDS:
+            raise ConfigError(f"unknown --targets {self.targets!r}; choose one of {', '.join(TARGET_KINDS)}")
         if self.holdout < 0:
             raise ConfigError("--holdout must be >= 0")
 
@@ -73,6 +78,6 @@ class DistillConfig:
         """The settings a ``--resume`` must agree with (steps and logging may change)."""
         meta = self.to_meta()
         keep = ("teacher", "data_a", "data_b", "student", "student_overrides", "target_macs", "size", "load_size",
-                "preprocess",
+                "preprocess", "targets",
                 "batch_size", "lr", "weights", "taps", "seed")
         return {k: meta[k] for k in keep}

@@ -15,12 +15,15 @@ from typing import Any
 import torch
 
 from mobilegan.checkpoints import LoadedGenerator, load_generator_checkpoint
+from mobilegan.data import ImageDataset
 from mobilegan.distill.config import DistillConfig
 from mobilegan.distill.data import DistillData, held_out_images, prepare_data
 from mobilegan.distill.evaluate import EvalReport, evaluate_pair, generate, write_eval
 from mobilegan.distill.inception import InceptionUnavailable, find_inception_weights
 from mobilegan.distill.metrics import psnr
+from mobilegan.distill.recipe import plan_recipe
 from mobilegan.distill.student import StudentChoice, choose_student
+from mobilegan.distill.targets import TargetPlan, WholeImageTargets
 from mobilegan.distill.task import STUDENT_FILE, DistillTask
 from mobilegan.distill.taps import FeatureAdapters, default_taps, parse_taps
 from mobilegan.distill.warm_start import WarmStartReport, warm_start_from_teacher
@@ -64,6 +67,7 @@ class DistillResult:
     eval: EvalReport | None = None
     eval_paths: list[Path] = field(default_factory=list)
     main_rank: bool = True  # False on torchrun ranks other than 0 (they write and print nothing)
+    recipe: str = ""  # the student and target scheme chosen for this teacher (distill.recipe)
 
 
 def _load_teacher(path: Path) -> LoadedGenerator:
@@ -115,6 +119,14 @@ def _initial_psnr(teacher: torch.nn.Module, student: torch.nn.Module, data: Dist
     return value
 
 
+def whole_image_targets(data: DistillData, teacher: torch.nn.Module, plan: TargetPlan, cfg: DistillConfig,
+                        device: torch.device) -> WholeImageTargets:
+    """The training images with the teacher's whole-image outputs, computed once (see targets.py)."""
+    assert isinstance(data.train, ImageDataset)  # whole-image targets never pair A with B
+    return WholeImageTargets(data.train.files, teacher.to(device), side=plan.side, crop=plan.crop, device=device,
+                             seed=cfg.seed, progress=cfg.progress)
+
+
 def student_overrides(cfg: DistillConfig, teacher_config: GeneratorConfig) -> dict[str, Any]:
     """The student's field overrides; it inherits the teacher's global skip unless told otherwise.
 
@@ -145,14 +157,22 @@ def distill(cfg: DistillConfig) -> DistillResult:
             raise ConfigError("under torchrun pass --out, so that every rank uses the same run folder")
         seed_everything(cfg.seed)
         teacher = _load_teacher(cfg.teacher)
-        choice = choose_student(name=cfg.student, overrides=student_overrides(cfg, teacher.config),
-                                target_macs=cfg.target_macs, size=cfg.size)
+        recipe = plan_recipe(teacher.config, student=cfg.student, student_overrides=cfg.student_overrides,
+                             targets=cfg.targets, size=cfg.size, eval_size=cfg.eval_size, batch_size=cfg.batch_size)
+        log.info("%s", recipe.describe())
+        cfg = replace(cfg, batch_size=recipe.batch_size)
+        choice = choose_student(name=recipe.student, overrides=student_overrides(cfg, teacher.config),
+                                target_macs=cfg.target_macs, size=recipe.targets.crop)
         log.info("%s", choice.describe())
         student = build_model(choice.config)
         assert isinstance(student, ResnetGenerator)
         warm = (warm_start_from_teacher(student, teacher.model) if cfg.warm_start
                 else WarmStartReport(False, "warm start off"))
         if cfg.weights.feat == 0:
+            taps = []
+        elif not recipe.use_taps:
+            if cfg.taps:
+                log.warning("--taps ignored: whole-image targets are cached outputs, without the teacher's features")
             taps = []
         elif cfg.taps is None:
             taps = default_taps(student, teacher.model)
@@ -161,11 +181,18 @@ def distill(cfg: DistillConfig) -> DistillResult:
         log.info("feature taps (student -> teacher): %s",
                  ", ".join(f"{t.student}->{t.teacher}" for t in taps) or "none")
         disc = create_model(DISCRIMINATOR) if cfg.weights.gan > 0 else None
+        whole = recipe.targets.kind == "whole"
+        if whole and cfg.eval_size is None:  # score at the side the student learnt the teacher's whole images at
+            cfg = replace(cfg, eval_size=recipe.targets.side)
         data: DistillData = prepare_data(data_a=cfg.data_a, data_b=cfg.data_b, eval_data=cfg.eval_data,
-                                         size=cfg.size, holdout=cfg.holdout, seed=cfg.seed, use_b=disc is not None,
+                                         size=cfg.size, holdout=cfg.holdout, seed=cfg.seed,
+                                         use_b=disc is not None and not whole,
                                          load_size=cfg.load_size, preprocess=cfg.preprocess, eval_size=cfg.eval_size)
-        if cfg.data_b is not None and disc is None:
-            log.info("--data-b is only used by the adversarial term (--lambda-gan > 0); ignoring it")
+        if cfg.data_b is not None and (disc is None or whole):
+            log.info("--data-b is only used by the adversarial term (--lambda-gan > 0) with --targets crop; "
+                     "ignoring it")
+        if whole:
+            data = replace(data, train=whole_image_targets(data, teacher.model, recipe.targets, cfg, ctx.device))
         log.info("data: %d training images; held out: %s", data.n_train, data.held_out_source)
         if cfg.out_dir is None:
             cfg = replace(cfg, out_dir=new_run_dir("distill"))
@@ -180,6 +207,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             "teacher_layout": teacher.layout,
             "teacher_config": teacher.config.to_dict(),
             "student_preset": choice.name,
+            "recipe": recipe.describe(),
             "warm_start": warm.applied,
             "taps": [[t.student, t.teacher] for t in taps],
         }
@@ -202,7 +230,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             taps=[(t.student, t.teacher) for t in taps], start_step=loop.start_step, end_step=loop.end_step,
             interrupted=loop.interrupted, seconds=loop.seconds,
             images_per_s=done * cfg.batch_size * ctx.world_size / loop.seconds if loop.seconds > 0 else 0.0,
-            last_metrics=loop.last_metrics, psnr_db_before=before, main_rank=ctx.is_main,
+            last_metrics=loop.last_metrics, psnr_db_before=before, main_rank=ctx.is_main, recipe=recipe.describe(),
         )
         if ctx.is_main:
             record_latest_student(student_path)

@@ -1,6 +1,7 @@
 """The distillation :class:`~mobilegan.train.loop.TrainTask`: what one step is; the shared loop does the rest.
 
-Per step: the frozen teacher (eval, no_grad) translates a batch of A images; the student is
+Per step: the frozen teacher (eval, no_grad) translates a batch of A images, or the batch
+brings the teacher's whole-image targets (``"T"``, :mod:`mobilegan.distill.targets`); the student is
 trained to match its output (L1, optional SSIM), its features at the named taps through 1x1
 adapters (MSE), and optionally to fool a PatchGAN that sees B images (or teacher outputs)
 as real.
@@ -88,11 +89,15 @@ class DistillTask:
     def train_step(self, batch: Any, step: int) -> dict[str, float]:
         dev = self.ctx.device
         real_a = (batch["A"] if isinstance(batch, dict) else batch).to(dev, non_blocking=True)
-        real_b = batch["B"].to(dev, non_blocking=True) if isinstance(batch, dict) else None
+        real_b = batch["B"].to(dev, non_blocking=True) if isinstance(batch, dict) and "B" in batch else None
         self.net.train()
-        with torch.no_grad(), autocast(dev, self.amp):
-            t_out, t_feats = self.teacher.forward_features(real_a)
-            t_feats = {k: v for k, v in t_feats.items() if k in {tap.teacher for tap in unwrap(self.net).adapters.taps}}
+        if isinstance(batch, dict) and "T" in batch:  # targets the teacher computed on the whole image (targets.py)
+            t_out, t_feats = batch["T"].to(dev, non_blocking=True), {}
+        else:
+            with torch.no_grad(), autocast(dev, self.amp):
+                t_out, t_feats = self.teacher.forward_features(real_a)
+                taps = {tap.teacher for tap in unwrap(self.net).adapters.taps}
+                t_feats = {k: v for k, v in t_feats.items() if k in taps}
         # Teacher features are keyed by teacher name; the adapters look them up by tap.teacher.
         with autocast(dev, self.amp):
             s_out, feat = self.net(real_a, t_feats)

@@ -16,6 +16,9 @@ PADDINGS: tuple[str, ...] = ("reflect", "zero")
 UPSAMPLES: tuple[str, ...] = ("transpose", "nearest_conv", "bilinear_conv")
 SPACE_TO_DEPTH: tuple[int, ...] = (1, 2, 4)
 DEFAULT_STUDENT = "mobile_s2d4_w025"  # the preset distill uses by default (chosen on the front: BENCHMARKS.md, issue 16)
+# The student distill picks for a teacher that normalises per image (InstanceNorm): BENCHMARKS.md,
+# "Distilling InstanceNorm teachers" (issue 22); see mobilegan.distill.recipe.
+INSTANCE_STUDENT = "mobile_s2d4_w025_in"
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -64,6 +67,10 @@ class GeneratorConfig:
     # convolution runs at full resolution; the stages the fold skips (stem; down1 too at 4) are
     # left out. 1 is the paper's layout. See ResnetGenerator for the stage names.
     space_to_depth: int = 1
+    # Norm after the depthwise convs of depthwise blocks; None: ``norm``. A per-image norm after a
+    # depthwise conv adds little (its channel statistics follow from those its input was normalised
+    # with), so students for InstanceNorm teachers keep BatchNorm there, where it folds into the conv.
+    dw_norm: NormKind | None = None
 
     def __post_init__(self) -> None:
         _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth"), reals=("width", "dropout"),
@@ -77,6 +84,8 @@ class GeneratorConfig:
             raise ConfigError(f"width multiplier must be in (0, 8] (got {self.width})")
         if self.norm not in NORMS:
             raise ConfigError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
+        if self.dw_norm is not None and self.dw_norm not in NORMS:
+            raise ConfigError(f"unknown dw_norm {self.dw_norm!r}; choose one of {', '.join(NORMS)}")
         if self.padding not in PADDINGS:
             raise ConfigError(f"unknown padding {self.padding!r}; choose one of {', '.join(PADDINGS)}")
         if self.upsample not in UPSAMPLES:

@@ -64,9 +64,9 @@ class ResnetGenerator(nn.Module):
                           else ConvNormAct(entry_in, c2, kernel_size=3, padding=pad, norm=norm, act=nn.ReLU, bias=bias))
         self.down2 = (ConvNormAct(c2, c4, kernel_size=3, stride=2, norm=norm, act=nn.ReLU, bias=bias) if s <= 2
                       else ConvNormAct(entry_in, c4, kernel_size=3, padding=pad, norm=norm, act=nn.ReLU, bias=bias))
-        self.blocks = nn.Sequential(
-            *(block(c4, padding=pad, norm=norm, bias=bias, dropout=config.dropout) for _ in range(config.n_blocks))
-        )
+        block_kw = {"dw_norm": norm_factory(config.dw_norm)} if config.depthwise and config.dw_norm else {}
+        self.blocks = nn.Sequential(*(block(c4, padding=pad, norm=norm, bias=bias, dropout=config.dropout, **block_kw)
+                                      for _ in range(config.n_blocks)))
         if s <= 2:
             self.up1 = UpsampleConvNormAct(c4, c2, mode=up_mode, norm=norm, bias=bias)
         if s == 1:

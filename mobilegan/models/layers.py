@@ -139,13 +139,16 @@ class DepthwiseResidualBlock(nn.Module):
     separable conv only, so the block is the same shape of function as the paper's.
     """
 
-    def __init__(self, channels: int, *, padding: str, norm: NormFactory | None, bias: bool, dropout: float) -> None:
+    def __init__(self, channels: int, *, padding: str, norm: NormFactory | None, bias: bool, dropout: float,
+                 dw_norm: NormFactory | None | str = "same") -> None:
         super().__init__()
         c = channels
-        self.conv_dw1 = ConvNormAct(c, c, kernel_size=3, padding=padding, groups=c, norm=norm, bias=bias)
+        dw = norm if dw_norm == "same" else dw_norm  # the norm after the depthwise convs
+        dw_bias = bias or dw is None
+        self.conv_dw1 = ConvNormAct(c, c, kernel_size=3, padding=padding, groups=c, norm=dw, bias=dw_bias)
         self.conv_pw1 = ConvNormAct(c, c, kernel_size=1, norm=norm, act=nn.ReLU, bias=bias)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.conv_dw2 = ConvNormAct(c, c, kernel_size=3, padding=padding, groups=c, norm=norm, bias=bias)
+        self.conv_dw2 = ConvNormAct(c, c, kernel_size=3, padding=padding, groups=c, norm=dw, bias=dw_bias)
         self.conv_pw2 = ConvNormAct(c, c, kernel_size=1, norm=norm, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> same

@@ -23,17 +23,18 @@ def resnet_6blocks() -> GeneratorConfig:
     return GeneratorConfig(ngf=64, n_blocks=6)
 
 
-def _mobile(width: float, *, space_to_depth: int = 1) -> GeneratorConfig:
+def _mobile(width: float, *, space_to_depth: int = 1, norm: str = "batch", dw_norm: str | None = None) -> GeneratorConfig:
     return GeneratorConfig(
         ngf=64,
         n_blocks=MOBILE_BLOCKS,
         width=width,
         depthwise=True,
-        norm="batch",
+        norm=norm,  # type: ignore[arg-type]
         padding="zero",
         upsample="transpose",
         conv_bias=False,
         space_to_depth=space_to_depth,
+        dw_norm=dw_norm,  # type: ignore[arg-type]
     )
 
 
@@ -83,6 +84,16 @@ def mobile_s2d4_w025() -> GeneratorConfig:
                 description="space-to-depth 4 student, width 0.5 (ngf 32): PixelUnshuffle(4) straight to H/4")
 def mobile_s2d4_w050() -> GeneratorConfig:
     return _mobile(0.5, space_to_depth=4)
+
+
+# The student for InstanceNorm teachers (issue 22): the default's layout with the norms after the entry
+# conv and every pointwise conv an InstanceNorm written as mean / sub / mul / rsqrt (one XNNPACK
+# segment), so it computes image-wide statistics as the teacher does; the norms after depthwise convs
+# stay BatchNorm (folded into the conv). Trained on whole images (mobilegan.distill.recipe).
+@register_model("mobile_s2d4_w025_in", kind="generator",
+                description="student for InstanceNorm teachers: mobile_s2d4_w025 with per-image InstanceNorm")
+def mobile_s2d4_w025_in() -> GeneratorConfig:
+    return _mobile(0.25, space_to_depth=4, norm="instance_decomposed", dw_norm="batch")
 
 
 @register_model(

@@ -1,0 +1,84 @@
+"""What ``mobilegan distill`` does with the teacher it is given: student and target scheme.
+
+The teacher's norm decides (BENCHMARKS.md, "Distilling InstanceNorm teachers"):
+
+* **local teachers** (BatchNorm with fixed statistics, or no norm): the output on a crop is the crop
+  of the output, so the student trains on crops with targets computed on the fly, and the default
+  BatchNorm student (:data:`DEFAULT_STUDENT`, everything folds into its convs) is used.
+* **per-image teachers** (InstanceNorm: every official and PyTorch-GAN checkpoint): the picture
+  depends on the whole image's statistics. The teacher's targets are computed once on the whole
+  training images at ``side`` (the size the student will run at, ``--eval-size`` or 256) and
+  cached, and the student is :data:`INSTANCE_STUDENT`, which normalises per image itself, trained
+  on whole images. Whole images per step: ``batch * size / side`` (at least 1), so the CPU recipe's
+  16 crops of 64 px become 4 whole 256 px images; the cached targets make a step cheap again.
+
+Anything the user passed explicitly (``--student``, ``--norm``, ``--targets``) wins over the choice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from mobilegan.distill.targets import TargetPlan
+from mobilegan.errors import ConfigError
+from mobilegan.models.config import DEFAULT_STUDENT, INSTANCE_STUDENT, GeneratorConfig
+
+log = logging.getLogger(__name__)
+
+PER_IMAGE_NORMS = ("instance", "instance_decomposed")
+DEFAULT_WHOLE_SIDE = 256
+
+
+@dataclass(frozen=True)
+class Recipe:
+    student: str
+    targets: TargetPlan
+    batch_size: int
+    use_taps: bool  # feature taps need the teacher's features, which are only there for "crop" targets
+    reason: str
+
+    def describe(self) -> str:
+        t = self.targets
+        where = (f"teacher on the whole image at {t.side} px (cached), student on "
+                 + ("whole images" if t.crop == t.side else f"{t.crop} px crops of them")
+                 if t.kind == "whole" else f"teacher on each {t.crop} px training crop")
+        return f"recipe: student {self.student}, targets: {where}, batch {self.batch_size}; {self.reason}"
+
+
+def normalises_per_image(config: GeneratorConfig) -> bool:
+    return config.norm in PER_IMAGE_NORMS
+
+
+def plan_recipe(teacher: GeneratorConfig, *, student: str | None, student_overrides: dict[str, Any], targets: str,
+                size: int, eval_size: int | None, batch_size: int) -> Recipe:
+    """Choose the student preset and how targets are made, from the teacher and the user's flags."""
+    per_image_teacher = normalises_per_image(teacher)
+    if targets == "auto":
+        kind = "whole" if per_image_teacher else "crop"
+    elif targets in ("crop", "whole"):
+        kind = targets
+    else:
+        raise ConfigError(f"unknown --targets {targets!r}; choose auto, crop or whole")
+    name = student or (INSTANCE_STUDENT if per_image_teacher and kind == "whole" else DEFAULT_STUDENT)
+    if student is None and per_image_teacher and kind == "crop":
+        log.warning("--targets crop with an InstanceNorm teacher: the student learns what the teacher does to "
+                    "crops, not to whole photos (expect several dB less than --targets whole)")
+    if kind == "crop":
+        reason = ("the teacher normalises per image, but --targets crop was asked for" if per_image_teacher
+                  else f"the teacher's norm ({teacher.norm}) is local, so crops see what whole images see")
+        return Recipe(student=name, targets=TargetPlan("crop", size, size), batch_size=batch_size, use_taps=True,
+                      reason=reason)
+    side = eval_size or max(size, DEFAULT_WHOLE_SIDE)
+    from mobilegan.models.registry import get_config
+
+    student_norm = student_overrides.get("norm") or get_config(name).norm  # type: ignore[union-attr]
+    per_image_student = student_norm in PER_IMAGE_NORMS
+    # A student that normalises per image must see the whole image, as it will in the app.
+    crop = side if per_image_student else min(size, side)
+    batch = max(1, batch_size * size // side) if crop == side else batch_size
+    reason = ("the teacher normalises per image (InstanceNorm): its picture depends on the whole image"
+              if per_image_teacher else "--targets whole was asked for")
+    return Recipe(student=name, targets=TargetPlan("whole", side, crop), batch_size=batch, use_taps=False,
+                  reason=reason)
