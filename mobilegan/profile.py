@@ -160,11 +160,13 @@ def receptive_field(model: nn.Module, *, size: int = 64, in_channels: int = 3) -
     Spatial layers are visited in execution order (one forward pass at ``size``) and their
     growth summed along that chain: exact for a chain with residual blocks (a skip path sees
     less than the block), an upper bound for networks with parallel branches. Whole-image
-    statistics (InstanceNorm) are not counted: see :mod:`mobilegan.inference.tiling`.
+    statistics (InstanceNorm, the context branch) are not counted: see :mod:`mobilegan.inference.tiling`.
     """
     steps: list[tuple[int, float]] = []
+    # The context branch (mobilegan.models.context) reads the whole image: like InstanceNorm
+    # statistics it is computed once per photo, not per tile, so it is not part of the local window.
     hooks = [m.register_forward_hook(lambda m, a, o: steps.append(_rf_step(m, a[0], o)))
-             for m in model.modules() if isinstance(m, _RF_LAYERS)]
+             for name, m in model.named_modules() if isinstance(m, _RF_LAYERS) and not name.startswith("context.")]
     _probe(model, hooks, (1, in_channels, size, size))
     rf, jump = 1.0, 1.0  # jump: input pixels per pixel of the current feature map
     for grow, scale in steps:

@@ -86,9 +86,15 @@ def test_recipe_follows_the_teachers_norm(norm: str, kind: str) -> None:
     assert recipe.targets.kind == kind
     assert recipe.student == (INSTANCE_STUDENT if kind == "whole" else DEFAULT_STUDENT)
     assert recipe.use_taps == (kind == "crop")
-    if kind == "whole":
-        assert recipe.targets.side == 256
-        assert kind in recipe.describe() or "whole image" in recipe.describe()
+    if kind == "whole":  # the context student trains on crops of the cached whole-image targets
+        assert (recipe.targets.side, recipe.targets.crop, recipe.batch_size) == (256, 64, 16)
+        assert "whole image at 256 px" in recipe.describe()
+
+
+def test_a_per_image_student_trains_on_whole_images() -> None:
+    recipe = plan_recipe(get_config("resnet_6blocks"), student="mobile_s2d4_w025_in", student_overrides={},
+                         targets="auto", size=64, eval_size=256, batch_size=16)
+    assert (recipe.targets.crop, recipe.batch_size) == (256, 4)  # 16 crops of 64 px -> 4 whole 256 px images
 
 
 def test_user_choices_win_over_the_recipe() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 HELP = "run the whole pipeline (teacher -> distill -> export -> verify -> bench -> report) on built-in photos"
-EXAMPLES = "mobilegan demo\n  mobilegan demo --out runs/demo --from-scratch    # also trains the teacher (slow on CPU)"
+EXAMPLES = ("mobilegan demo\n  mobilegan demo --teacher instance    # an InstanceNorm teacher (official layout), as users bring"
+            "\n  mobilegan demo --out runs/demo --from-scratch    # also trains the teacher (slow on CPU)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo", help=HELP, description=HELP, epilog=f"examples:\n  {EXAMPLES}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo); rerun to resume")
+    p.add_argument("--out", help="run folder (default runs/demo, runs/demo-instance with --teacher instance); "
+                                 "rerun to resume")
+    p.add_argument("--teacher", choices=("default", "instance"), default="default",
+                   help="shipped teacher: default (norm-none colour grade) or instance (an InstanceNorm pencil-sketch "
+                        "teacher saved as an official latest_net_G_A.pth; distill picks whole-image targets and the "
+                        "context student for it)")
     p.add_argument("--from-scratch", action="store_true", help="train the teacher first instead of the shipped one")
     p.add_argument("--teacher-steps", type=positive_int,
                    help="from-scratch teacher steps (default: as many as the shipped teacher had)")
@@ -34,12 +40,14 @@ def run(args: argparse.Namespace) -> int:
 
     from mobilegan.demo.pipeline import DemoConfig, run_demo
 
+    out = Path(args.out or ("runs/demo" if args.teacher == "default" else f"runs/demo-{args.teacher}"))
     if args.quick:
-        cfg = DemoConfig(out=Path(args.out), from_scratch=args.from_scratch, teacher_steps=20, distill_steps=20,
-                         distill_batch=4, export_size=64, bench_runs=3, bench_threads=(1,), progress=not args.no_progress)
+        cfg = DemoConfig(out=out, from_scratch=args.from_scratch, teacher_steps=20, distill_steps=20,
+                         distill_batch=4, export_size=64, bench_runs=3, bench_threads=(1,), progress=not args.no_progress,
+                         teacher=args.teacher)
     else:
         teacher = {} if args.teacher_steps is None else {"teacher_steps": args.teacher_steps}
-        cfg = DemoConfig(out=Path(args.out), from_scratch=args.from_scratch, **teacher,
+        cfg = DemoConfig(out=out, from_scratch=args.from_scratch, **teacher, teacher=args.teacher,
                          distill_steps=args.distill_steps, distill_batch=args.distill_batch,
                          export_size=args.export_size, bench_runs=args.bench_runs,
                          progress=not args.no_progress)

@@ -17,6 +17,7 @@ goes to the same set), so a held-out block never has its near-twin in training.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class DemoDataConfig:
     blocks_per_photo: int | None = None  # None: every block (tests use fewer)
     shared_pool: bool = True  # A and B are the same training blocks (B stylized); False: disjoint halves
     seed: int = 0
+    style: str = "grade"  # domain B's look: "grade" (style.stylize) or a texture look (texture_styles)
 
     def __post_init__(self) -> None:
         if not 0 < self.held_side <= self.block:
@@ -72,6 +74,16 @@ class DemoData:
     train_b: Path
     test_a: Path  # held-out inputs
     test_b_truth: Path  # stylize(test_a): ground truth
+
+
+def style_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The look of domain B by name: the colour grade, or a texture look of an InstanceNorm teacher."""
+    from mobilegan.demo.texture_styles import TEXTURE_STYLES
+
+    looks = {"grade": stylize, **TEXTURE_STYLES}
+    if name not in looks:
+        raise DataError(f"unknown demo style {name!r}; choose one of {', '.join(looks)}")
+    return looks[name]
 
 
 def _sample_dirs() -> list[Path]:
@@ -142,6 +154,7 @@ def build_demo_data(root: Path, config: DemoDataConfig = DemoDataConfig()) -> De
     if all(p.is_dir() for p in (data.train_a, data.train_b, data.test_a, data.test_b_truth)):
         return data
     rng = np.random.default_rng(config.seed)
+    style = style_function(config.style)
     a, b, hold = [], [], []
     margin = (config.block - config.held_side) // 2
     deals: dict[str, tuple[list[int], tuple[list[int], list[int], list[int]]]] = {}  # name -> (kept, deal)
@@ -161,13 +174,13 @@ def build_demo_data(root: Path, config: DemoDataConfig = DemoDataConfig()) -> De
         if config.shared_pool:
             a_idx = b_idx = sorted(a_idx + b_idx)
         a += [blocks[i] for i in a_idx]
-        b += [to_uint8(stylize(blocks[i])) for i in b_idx]
+        b += [to_uint8(style(blocks[i])) for i in b_idx]
         hold += [blocks[i][margin : margin + config.held_side, margin : margin + config.held_side] for i in held_idx]
     for folder, images, prefix in (
         (data.train_a, a, "a"),
         (data.train_b, b, "b"),
         (data.test_a, hold, "held"),
-        (data.test_b_truth, [to_uint8(stylize(h)) for h in hold], "held"),
+        (data.test_b_truth, [to_uint8(style(h)) for h in hold], "held"),
     ):
         if not folder.is_dir():
             _write_folder(folder, images, prefix)

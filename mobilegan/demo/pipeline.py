@@ -24,6 +24,7 @@ from mobilegan.demo.photos import PHOTOS, SOURCE, DemoData, DemoDataConfig, buil
 from mobilegan.demo.score import held_out, score_outputs
 from mobilegan.demo.stages import StageRunner
 from mobilegan.demo.style import __doc__ as STYLE_DOC
+from mobilegan.demo.texture_styles import __doc__ as TEXTURE_DOC
 from mobilegan.errors import MobileganError
 from mobilegan.utils.atomic import atomic_path, atomic_write_text
 from mobilegan.utils.versions import package_versions
@@ -34,6 +35,25 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).parent / "assets"
 SHIPPED_TEACHER = ASSETS / "demo_teacher.pt"
 SHIPPED_TEACHER_CARD = ASSETS / "demo_teacher.json"
+
+
+@dataclass(frozen=True)
+class DemoTeacher:
+    """A shipped teacher and the look of its domain B (the ground truth of the held-out photos)."""
+
+    file: str  # in assets/
+    style: str  # mobilegan.demo.photos.style_function
+    title: str
+
+
+# `mobilegan demo --teacher NAME`. "default": the norm-none colour-grade teacher the demo was built
+# on. "instance": an InstanceNorm teacher in the official latest_net_G_A.pth layout, as users bring
+# (issue 22): distill reads its norm and picks whole-image targets and the context student.
+DEMO_TEACHERS: dict[str, DemoTeacher] = {
+    "default": DemoTeacher("demo_teacher.pt", "grade", "mobilegan demo: photo -> colour-graded look, on built-in photos"),
+    "instance": DemoTeacher("instance_teacher.pth", "sketch",
+                            "mobilegan demo: photo -> pencil sketch by an InstanceNorm teacher, on built-in photos"),
+}
 STAGES = ["data", "teacher", "distill", "export", "verify", "bench", "score", "showcase", "report"]
 GRID_ROWS = 6
 # The teacher recipe of scripts/train_demo_teacher.sh (the shipped teacher) for --from-scratch.
@@ -64,12 +84,22 @@ class DemoConfig:
     bench_threads: tuple[int, ...] = (1, 2)
     targets: tuple[str, ...] = ("all",)
     progress: bool = True
+    teacher: str = "default"  # a key of DEMO_TEACHERS
+
+    @property
+    def shipped(self) -> DemoTeacher:
+        return DEMO_TEACHERS[self.teacher]
 
     def __post_init__(self) -> None:
         if min(self.teacher_steps, self.distill_steps, self.distill_batch, self.bench_runs) < 1:
             raise MobileganError("demo step counts, batch size and bench runs must be >= 1")
         if self.distill_size % 4 or self.export_size % 4 or min(self.distill_size, self.export_size) <= 0:
             raise MobileganError("demo sizes must be positive multiples of 4")
+        if self.teacher not in DEMO_TEACHERS:
+            raise MobileganError(f"unknown demo teacher {self.teacher!r}; choose one of {', '.join(DEMO_TEACHERS)}")
+        if self.from_scratch and self.teacher != "default":
+            raise MobileganError("--from-scratch trains the default teacher only; the InstanceNorm teacher was "
+                                 "fitted with scripts/fit_texture_teacher.py (see its assets/*.json card)")
 
 
 @dataclass
@@ -100,12 +130,15 @@ def _stage_teacher(cfg: DemoConfig, data: DemoData) -> tuple[str, dict[str, Any]
         if result.interrupted:
             raise KeyboardInterrupt
         return f"trained {result.steps} steps from scratch", {"checkpoint": str(result.g_ab), "from_scratch": True}
-    if not SHIPPED_TEACHER.is_file():
-        raise MobileganError(f"the shipped demo teacher is missing ({SHIPPED_TEACHER}); run `mobilegan demo --from-scratch`")
+    shipped = ASSETS / cfg.shipped.file
+    card_file = shipped.with_suffix(".json")
+    if not shipped.is_file():
+        raise MobileganError(f"the shipped demo teacher is missing ({shipped}); run `mobilegan demo --from-scratch`")
+    dest = dest.with_name("G_AB" + shipped.suffix)  # an official-layout .pth stays one
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
-        shutil.copyfile(SHIPPED_TEACHER, tmp)
-    card = json.loads(SHIPPED_TEACHER_CARD.read_text()) if SHIPPED_TEACHER_CARD.is_file() else {}
+        shutil.copyfile(shipped, tmp)
+    card = json.loads(card_file.read_text()) if card_file.is_file() else {}
     return "shipped teacher copied (as a user's own G_AB.pt)", {"checkpoint": str(dest), "from_scratch": False,
                                                                   "card": card}
 
@@ -242,7 +275,13 @@ def _stage_showcase(cfg: DemoConfig, teacher: Path) -> tuple[str, dict[str, Any]
     card = json.loads((cfg.out / "export" / "model.json").read_text())
     pte = next((cfg.out / "export" / a["file"] for a in card["artifacts"]
                 if a["target"] == "executorch" and a["precision"] == "fp32" and a["file"].endswith(".pte")), None)
-    record = build_showcase(cfg.out, teacher=teacher, student_pte=pte, export_size=cfg.export_size)
+    from mobilegan.inference.exported import _from_config
+
+    described = _from_config(card.get("config", {}))
+    whole_image = described is not None and described[0]  # the .pte runs on the photo resized to its size
+    student = cfg.out / "distill" / "student.pt"
+    record = build_showcase(cfg.out, teacher=teacher, student_pte=pte, export_size=cfg.export_size,
+                            style=cfg.shipped.style, student=student if whole_image and student.is_file() else None)
     scores = ", ".join(f"{k} {v:.2f} dB" for k, v in record["psnr_db_vs_truth"].items())
     return f"{record['photo']} {record['width']}x{record['height']} through translate: {scores}", record
 
@@ -252,9 +291,10 @@ def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict
 
     score = results.get("score", {})
     summary = {
-        "title": "mobilegan demo: photo -> colour-graded look, on built-in photos",
+        "title": cfg.shipped.title,
         "data": {"source": SOURCE, "photos": [{"file": f, "credit": c} for f, c in PHOTOS],
-                 "style": (STYLE_DOC or "").strip(), "counts": results.get("data", {})},
+                 "style": (STYLE_DOC if cfg.shipped.style == "grade" else TEXTURE_DOC or "").strip(),
+                 "counts": results.get("data", {})},
         "teacher": results.get("teacher", {}),
         "scores": score.get("scores", {}),
         "grid": score.get("grid", {}),
@@ -282,7 +322,7 @@ def run_demo(cfg: DemoConfig, *, command: str | None = None) -> DemoResult:
     runner = StageRunner(cfg.out, STAGES)
     command = command or " ".join(["mobilegan", "demo", *sys.argv[2:]])
     results: dict[str, dict[str, Any]] = {}
-    data = build_demo_data(cfg.out / "data")
+    data = build_demo_data(cfg.out / "data", DemoDataConfig(style=cfg.shipped.style))
     results["data"] = runner.run("data", lambda: ("built from bundled photos", {
         "trainA": len(list(data.train_a.iterdir())), "trainB": len(list(data.train_b.iterdir())),
         "held_out": len(list(data.test_a.iterdir()))}))

@@ -19,8 +19,8 @@ from PIL import Image
 
 from mobilegan.data.decode import load_image_rgb
 from mobilegan.data.transforms import to_tensor
-from mobilegan.demo.photos import photo_path
-from mobilegan.demo.style import stylize, to_uint8
+from mobilegan.demo.photos import photo_path, style_function
+from mobilegan.demo.style import to_uint8
 from mobilegan.distill.metrics import psnr
 from mobilegan.inference.translate import TranslateConfig, translate_files
 from mobilegan.train.samples import save_image_grid
@@ -37,15 +37,17 @@ def _save_png(array: np.ndarray, path: Path) -> Path:
 
 
 def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, export_size: int,
-                   photo: str = SHOWCASE_PHOTO) -> dict[str, Any]:
+                   photo: str = SHOWCASE_PHOTO, style: str = "grade", student: Path | None = None) -> dict[str, Any]:
     """Write ``out_dir/showcase/`` (input, truth, outputs) and ``showcase.png`` (2 x 2); returns its record."""
     folder = out_dir / "showcase"
     with Image.open(photo_path(photo)) as im:
         rgb = np.asarray(im.convert("RGB"))
     inputs = _save_png(rgb, folder / "input.png")
-    truth = _save_png(to_uint8(stylize(rgb)), folder / "truth.png")
+    truth = _save_png(to_uint8(style_function(style)(rgb)), folder / "truth.png")
     tcfg = TranslateConfig()  # exactly what `mobilegan translate` does by default
     models: dict[str, Path] = {"teacher (checkpoint)": teacher}
+    if student is not None:  # a whole-image student: its checkpoint tiles with the whole photo's context
+        models["student (checkpoint)"] = student
     if student_pte is not None and student_pte.is_file():
         models[f"student ({student_pte.name})"] = student_pte
     outputs: dict[str, Path] = {}

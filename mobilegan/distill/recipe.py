@@ -8,9 +8,11 @@ The teacher's norm decides (BENCHMARKS.md, "Distilling InstanceNorm teachers"):
 * **per-image teachers** (InstanceNorm: every official and PyTorch-GAN checkpoint): the picture
   depends on the whole image's statistics. The teacher's targets are computed once on the whole
   training images at ``side`` (the size the student will run at, ``--eval-size`` or 256) and
-  cached, and the student is :data:`INSTANCE_STUDENT`, which normalises per image itself, trained
-  on whole images. Whole images per step: ``batch * size / side`` (at least 1), so the CPU recipe's
-  16 crops of 64 px become 4 whole 256 px images; the cached targets make a step cheap again.
+  cached, and the student is :data:`INSTANCE_STUDENT`: the default with a context branch that reads
+  the whole image (:mod:`mobilegan.models.context`). It trains on crops of (image, target) pairs
+  with the context of the whole image, so the CPU recipe (16 crops of 64 px) stays as it is.
+  A student that normalises per image itself (``--norm instance_decomposed``, ``mobile_s2d4_w025_in``)
+  trains on whole images instead, ``batch * size / side`` of them per step (at least 1).
 
 Anything the user passed explicitly (``--student``, ``--norm``, ``--targets``) wins over the choice.
 """

@@ -124,7 +124,7 @@ def whole_image_targets(data: DistillData, teacher: torch.nn.Module, plan: Targe
     """The training images with the teacher's whole-image outputs, computed once (see targets.py)."""
     assert isinstance(data.train, ImageDataset)  # whole-image targets never pair A with B
     return WholeImageTargets(data.train.files, teacher.to(device), side=plan.side, crop=plan.crop, device=device,
-                             seed=cfg.seed, progress=cfg.progress)
+                             seed=cfg.seed, progress=cfg.progress, with_whole=plan.crop < plan.side)
 
 
 def student_overrides(cfg: DistillConfig, teacher_config: GeneratorConfig) -> dict[str, Any]:

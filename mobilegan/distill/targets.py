@@ -48,17 +48,19 @@ class TargetPlan:
 
 
 class WholeImageTargets(Dataset):
-    """Training pairs ``{"A": input, "T": teacher(whole input)}``, crops of cached whole images.
+    """Training pairs ``{"A": input, "T": teacher(whole input)}``, crops of cached whole images (and
+    ``"W"``, the whole input, with ``with_whole``).
 
     ``ds[k]`` is deterministic in ``(seed, k)``: the view, and the crop position when ``crop < side``.
     Inputs are kept as uint8 and targets as float16 (0.6 MB per 256 px view).
     """
 
     def __init__(self, files: Sequence[Path], teacher: nn.Module, *, side: int, crop: int, device: torch.device,
-                 seed: int = 0, name: str = "A", progress: bool = True) -> None:
+                 seed: int = 0, name: str = "A", progress: bool = True, with_whole: bool = False) -> None:
         if crop > side:
             raise DataError(f"training crop {crop} is larger than the whole-image side {side}")
         self.side, self.crop, self.seed, self.name = side, crop, seed, name
+        self.with_whole = with_whole  # add "W": the whole input, for students with a context branch
         aug = AugmentConfig(size=side)
         images: list[torch.Tensor] = []
         for f in files:
@@ -93,9 +95,9 @@ class WholeImageTargets(Dataset):
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         rng = random.Random(f"{self.seed}:{self.name}:targets:{int(k)}")
         i = rng.randrange(len(self.inputs))
-        x = self.inputs[i].float() / 127.5 - 1
-        t = self.targets[i].float()
+        whole = self.inputs[i].float() / 127.5 - 1
+        x, t = whole, self.targets[i].float()
         if self.crop < self.side:
             r, c = rng.randrange(self.side - self.crop + 1), rng.randrange(self.side - self.crop + 1)
             x, t = x[:, r : r + self.crop, c : c + self.crop], t[:, r : r + self.crop, c : c + self.crop]
-        return {"A": x, "T": t}
+        return {"A": x, "T": t, "W": whole} if self.with_whole else {"A": x, "T": t}

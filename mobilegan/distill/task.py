@@ -45,8 +45,9 @@ class StudentWithAdapters(nn.Module):
         self.student = student
         self.adapters = adapters
 
-    def forward(self, x: torch.Tensor, t_feats: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        out, feats = self.student.forward_features(x)
+    def forward(self, x: torch.Tensor, t_feats: dict[str, torch.Tensor], context_image: torch.Tensor | None = None,
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        out, feats = self.student.forward_features(x, context_image=context_image)
         return out, self.adapters(feats, t_feats)
 
 
@@ -91,6 +92,7 @@ class DistillTask:
         real_a = (batch["A"] if isinstance(batch, dict) else batch).to(dev, non_blocking=True)
         real_b = batch["B"].to(dev, non_blocking=True) if isinstance(batch, dict) and "B" in batch else None
         self.net.train()
+        whole = batch["W"].to(dev, non_blocking=True) if isinstance(batch, dict) and "W" in batch else None
         if isinstance(batch, dict) and "T" in batch:  # targets the teacher computed on the whole image (targets.py)
             t_out, t_feats = batch["T"].to(dev, non_blocking=True), {}
         else:
@@ -100,7 +102,7 @@ class DistillTask:
                 t_feats = {k: v for k, v in t_feats.items() if k in taps}
         # Teacher features are keyed by teacher name; the adapters look them up by tap.teacher.
         with autocast(dev, self.amp):
-            s_out, feat = self.net(real_a, t_feats)
+            s_out, feat = self.net(real_a, t_feats, whole)
             recon = output_loss(s_out.float(), t_out.float(), ssim_weight=self.weights.ssim)
             loss = self.weights.recon * recon + self.weights.feat * feat
             metrics = {"recon": recon.item(), "feat": feat.item()}

@@ -108,7 +108,8 @@ def _from_config(config: dict) -> tuple[bool, int] | None:
         cfg = GeneratorConfig.from_dict(config)
     except Exception:  # noqa: BLE001 - a foreign or damaged card: fall back to probing the artifact
         return None
-    return cfg.norm in PER_IMAGE_NORMS, receptive_field(build_model(cfg))
+    per_image = cfg.norm in PER_IMAGE_NORMS or cfg.dw_norm in PER_IMAGE_NORMS or cfg.context > 0
+    return per_image, receptive_field(build_model(cfg))
 
 
 def probe_receptive_field(fn: TensorFn, side: int) -> int | None:
@@ -193,7 +194,7 @@ class ExportedRunner:
         if (h, w) == (s, s):
             return self._call(x)
         if not self._warned:
-            log.warning("%s normalises each input on its own (InstanceNorm) and takes %dx%d pixels: "
+            log.warning("%s reads each input as a whole (InstanceNorm or image context) and takes %dx%d pixels: "
                         "translating every image whole at %dx%d and resizing back (tiles would each get their "
                         "own statistics); for full resolution use the checkpoint or export ONNX with --dynamic-size",
                         self.path.name, s, s, s, s)

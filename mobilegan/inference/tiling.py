@@ -14,7 +14,9 @@ InstanceNorm normalises with statistics of whatever it sees, so naive tiles each
 own statistics and differ from a whole-image run. :func:`frozen_instance_stats` first records
 each InstanceNorm layer's per-channel mean and variance over the whole image: in one pass when
 it fits in ``stats_max_side``, otherwise exactly, tile by tile and layer by layer
-(:mod:`mobilegan.inference.instance_stats`); tiles are then normalised with those.
+(:mod:`mobilegan.inference.instance_stats`); tiles are then normalised with those. A student with
+a context branch (:mod:`mobilegan.models.context`) reads the whole photo, scaled to about 256 px
+squared as in training, once; every tile is modulated with that context.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mobilegan.inference.instance_stats import frozen_stats, tiled_image_stats, whole_image_stats
+from mobilegan.models.context import CONTEXT_SIDE
 from mobilegan.models.layers import InstanceNormDecomposed
 
 log = logging.getLogger(__name__)
@@ -125,6 +128,26 @@ def frozen_instance_stats(model: nn.Module, image: torch.Tensor, max_side: int, 
         yield
 
 
+def context_image(image: torch.Tensor) -> torch.Tensor:
+    """``image`` scaled to about ``CONTEXT_SIDE`` squared pixels (sides multiples of 4): what a context
+    student's branch reads, as in training, whatever the photo's size."""
+    h, w = image.shape[-2:]
+    scale = (CONTEXT_SIDE * CONTEXT_SIDE / (h * w)) ** 0.5
+    size = (max(MULTIPLE, round(h * scale / MULTIPLE) * MULTIPLE), max(MULTIPLE, round(w * scale / MULTIPLE) * MULTIPLE))
+    if size == (h, w):
+        return image
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
+
+
+def _forward_with_context(model: nn.Module, image: torch.Tensor) -> Forward:
+    """``model`` as a per-tile forward; a context student gets the context of the whole ``image``."""
+    context = getattr(getattr(model, "config", None), "context", 0)
+    if not context:
+        return model
+    film = model.context_film(context_image(image))  # type: ignore[operator]
+    return lambda tile: model(tile, film=film)
+
+
 def _window(n: int, plan: TilePlan, at_start: bool, at_end: bool) -> torch.Tensor:
     """Blend weights along one tile side: 0 over the margin at inner borders, then a linear ramp."""
     ramp = plan.overlap - 2 * plan.margin
@@ -181,8 +204,9 @@ def translate_tensor(
     ``receptive_field`` (pixels) is computed from ``model`` when not given.
     """
     padded, (h, w) = pad_to_multiple(x)
+    forward = _forward_with_context(model, padded)
     if cfg is None or max(padded.shape[-2:]) <= cfg.tile:
-        return model(padded)[..., :h, :w]
+        return forward(padded)[..., :h, :w]
     if receptive_field is None:
         from mobilegan.profile import receptive_field as measure
 
@@ -193,5 +217,5 @@ def translate_tensor(
                   plan.tile, receptive_field, plan.margin)
     with frozen_instance_stats(model, padded, cfg.stats_max_side, receptive_field=receptive_field,
                                progress=progress):
-        y = run_tiled(model, padded, plan, progress=progress)
+        y = run_tiled(forward, padded, plan, progress=progress)
     return y[..., :h, :w]

@@ -18,7 +18,7 @@ SPACE_TO_DEPTH: tuple[int, ...] = (1, 2, 4)
 DEFAULT_STUDENT = "mobile_s2d4_w025"  # the preset distill uses by default (chosen on the front: BENCHMARKS.md, issue 16)
 # The student distill picks for a teacher that normalises per image (InstanceNorm): BENCHMARKS.md,
 # "Distilling InstanceNorm teachers" (issue 22); see mobilegan.distill.recipe.
-INSTANCE_STUDENT = "mobile_s2d4_w025_in"
+INSTANCE_STUDENT = "mobile_s2d4_w025_ctx"
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -71,9 +71,12 @@ class GeneratorConfig:
     # depthwise conv adds little (its channel statistics follow from those its input was normalised
     # with), so students for InstanceNorm teachers keep BatchNorm there, where it folds into the conv.
     dw_norm: NormKind | None = None
+    # Image-wide context (issue 22): width of a small encoder that reads the whole image and scales
+    # and shifts every residual block's input (FiLM); 0 = none. See mobilegan.models.context.
+    context: int = 0
 
     def __post_init__(self) -> None:
-        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth"), reals=("width", "dropout"),
+        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth", "context"), reals=("width", "dropout"),
                      bools=("depthwise", "conv_bias", "global_skip"))
         if self.ngf < 1 or self.n_blocks < 0:
             raise ConfigError(f"ngf must be >= 1 and n_blocks >= 0 (got ngf={self.ngf}, n_blocks={self.n_blocks})")
@@ -84,6 +87,9 @@ class GeneratorConfig:
             raise ConfigError(f"width multiplier must be in (0, 8] (got {self.width})")
         if self.norm not in NORMS:
             raise ConfigError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
+        if self.context < 0 or (self.context and self.n_blocks == 0):
+            raise ConfigError(f"context must be >= 0 and needs residual blocks (got context={self.context}, "
+                              f"n_blocks={self.n_blocks})")
         if self.dw_norm is not None and self.dw_norm not in NORMS:
             raise ConfigError(f"unknown dw_norm {self.dw_norm!r}; choose one of {', '.join(NORMS)}")
         if self.padding not in PADDINGS:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from mobilegan.models.config import GeneratorConfig
+from mobilegan.models.context import ContextEncoder
 from mobilegan.models.layers import (
     ConvNormAct,
     DepthwiseResidualBlock,
@@ -77,6 +78,9 @@ class ResnetGenerator(nn.Module):
             self.head = ConvNormAct(head_in, config.out_channels * s * s, kernel_size=3, padding=pad, bias=True)
         self.depth_to_space = nn.PixelShuffle(s) if s > 1 else nn.Identity()  # (B, 3 s^2, H/s, W/s) -> (B, 3, H, W)
         self.tanh = nn.Tanh()
+        if config.context:
+            self.context = ContextEncoder(in_channels=config.in_channels, width=config.context,
+                                          n_blocks=config.n_blocks, block_channels=c4)
 
     def feature_names(self) -> list[str]:
         """Names of the intermediate features :meth:`forward_features` returns, in order."""
@@ -88,26 +92,48 @@ class ResnetGenerator(nn.Module):
         out.update({f"block{i + 1}": self.config.channels(4) for i in range(len(self.blocks))})
         return out
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Output and a dict of every named intermediate feature (for distillation)."""
+    def context_film(self, image: torch.Tensor) -> torch.Tensor | None:
+        """The context descriptor of the whole ``image``, (B, D, 1, 1) (None without a context branch)."""
+        return self.context(image) if self.config.context else None
+
+    def forward_features(self, x: torch.Tensor, *, context_image: torch.Tensor | None = None,
+                         ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Output and a dict of every named intermediate feature (for distillation).
+
+        ``context_image``: the whole image ``x`` was cropped from (context students train on crops).
+        """
         feats: dict[str, torch.Tensor] = {}
+        film = self.context_film(x if context_image is None else context_image)
         h = self.space_to_depth(x)  # (B, 3 s^2, H/s, W/s)
         for name in self._encoder:  # ends at (B, c4, H/4, W/4)
             h = feats[name] = getattr(self, name)(h)
         for i, blk in enumerate(self.blocks):
-            h = feats[f"block{i + 1}"] = blk(h)
+            h = feats[f"block{i + 1}"] = blk(self._modulate(h, film, i))
         for name in self._decoder:  # ends at (B, c1, H, W), (B, c2, H/2, W/2) or nothing
             h = feats[name] = getattr(self, name)(h)
         return self._output(x, h), feats
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) in [-1, 1] -> same
+    def forward(self, x: torch.Tensor, *, film: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 3, H, W) in [-1, 1] -> same. ``film``: the context descriptor computed beforehand (tiles of one photo)."""
+        if film is None:
+            film = self.context_film(x)
         h = self.space_to_depth(x)
         for name in self._encoder:
             h = getattr(self, name)(h)
-        h = self.blocks(h)
+        if film is None:
+            h = self.blocks(h)
+        else:
+            for i, blk in enumerate(self.blocks):
+                h = blk(self._modulate(h, film, i))
         for name in self._decoder:
             h = getattr(self, name)(h)
         return self._output(x, h)
+
+    def _modulate(self, h: torch.Tensor, film: torch.Tensor | None, i: int) -> torch.Tensor:
+        if film is None:
+            return h
+        scale, shift = self.context.film(film, i)  # (B, C, 1, 1) each
+        return h * scale + shift
 
     def _output(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         y = self.tanh(self.depth_to_space(self.head(h)))

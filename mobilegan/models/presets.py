@@ -86,14 +86,27 @@ def mobile_s2d4_w050() -> GeneratorConfig:
     return _mobile(0.5, space_to_depth=4)
 
 
-# The student for InstanceNorm teachers (issue 22): the default's layout with the norms after the entry
-# conv and every pointwise conv an InstanceNorm written as mean / sub / mul / rsqrt (one XNNPACK
-# segment), so it computes image-wide statistics as the teacher does; the norms after depthwise convs
-# stay BatchNorm (folded into the conv). Trained on whole images (mobilegan.distill.recipe).
+# Measured alternative for InstanceNorm teachers (issue 22, BENCHMARKS.md): the default's layout with
+# the norms after the entry conv and every pointwise conv an InstanceNorm written as mean / sub / mul /
+# rsqrt (one XNNPACK segment); the norms after depthwise convs stay BatchNorm (folded into the conv).
+# It must train on whole images, and it learns to move its own statistics with bright or dark blobs.
 @register_model("mobile_s2d4_w025_in", kind="generator",
-                description="student for InstanceNorm teachers: mobile_s2d4_w025 with per-image InstanceNorm")
+                description="mobile_s2d4_w025 with per-image InstanceNorm after its pointwise convs (trains on whole images)")
 def mobile_s2d4_w025_in() -> GeneratorConfig:
     return _mobile(0.25, space_to_depth=4, norm="instance_decomposed", dw_norm="batch")
+
+
+# The student for InstanceNorm teachers (issue 22): the default with a context branch
+# (mobilegan.models.context) that reads the whole image at 1/4 resolution and scales and shifts
+# every block's input, so a local BatchNorm student gets the image-wide information an InstanceNorm
+# teacher uses. It trains on crops with the context of their whole image (mobilegan.distill.recipe).
+CONTEXT_WIDTH = 16
+
+
+@register_model("mobile_s2d4_w025_ctx", kind="generator",
+                description="student for InstanceNorm teachers: mobile_s2d4_w025 with an image-wide context branch")
+def mobile_s2d4_w025_ctx() -> GeneratorConfig:
+    return _mobile(0.25, space_to_depth=4).with_overrides(context=CONTEXT_WIDTH)
 
 
 @register_model(
