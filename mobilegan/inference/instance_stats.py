@@ -71,7 +71,7 @@ def execution_order(model: nn.Module, norms: dict[str, nn.Module], channels: int
 
 
 @contextlib.contextmanager
-def _frozen(norms: dict[str, nn.Module], stats: Stats) -> Iterator[None]:
+def frozen_stats(norms: dict[str, nn.Module], stats: Stats) -> Iterator[None]:
     """Norms named in ``stats`` normalise with those statistics instead of their input's."""
     originals = {}
     for name, (mean, var) in stats.items():
@@ -144,7 +144,7 @@ def tiled_image_stats(model: nn.Module, norms: dict[str, nn.Module], image: torc
 
         handle = norms[name].register_forward_pre_hook(hook)
         try:
-            with _frozen(norms, stats):
+            with frozen_stats(norms, stats):
                 for win in windows:
                     current[:] = [win]
                     try:
@@ -160,10 +160,3 @@ def tiled_image_stats(model: nn.Module, norms: dict[str, nn.Module], image: torc
         stats[name] = (mean.to(dtype).view(1, -1, 1, 1), var.to(dtype).view(1, -1, 1, 1))
     bar.close()
     return stats
-
-
-@contextlib.contextmanager
-def frozen_stats(norms: dict[str, nn.Module], stats: Stats) -> Iterator[None]:
-    """Public form of the freezing used while measuring: within the block, norms use ``stats``."""
-    with _frozen(norms, stats):
-        yield
