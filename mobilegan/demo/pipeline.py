@@ -271,13 +271,12 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
 
 def _stage_showcase(cfg: DemoConfig, teacher: Path) -> tuple[str, dict[str, Any]]:
     from mobilegan.demo.showcase import build_showcase
+    from mobilegan.inference.exported import describe_config
 
     card = json.loads((cfg.out / "export" / "model.json").read_text())
     pte = next((cfg.out / "export" / a["file"] for a in card["artifacts"]
                 if a["target"] == "executorch" and a["precision"] == "fp32" and a["file"].endswith(".pte")), None)
-    from mobilegan.inference.exported import _from_config
-
-    described = _from_config(card.get("config", {}))
+    described = describe_config(card.get("config", {}))
     whole_image = described is not None and described[0]  # the .pte runs on the photo resized to its size
     student = cfg.out / "distill" / "student.pt"
     record = build_showcase(cfg.out, teacher=teacher, student_pte=pte, export_size=cfg.export_size,

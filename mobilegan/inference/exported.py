@@ -98,7 +98,7 @@ PER_IMAGE_NORMS = ("instance", "instance_decomposed")
 PROBE_PATCH = 8
 
 
-def _from_config(config: dict) -> tuple[bool, int] | None:
+def describe_config(config: dict) -> tuple[bool, int] | None:
     """(normalises per image, receptive field) of the generator a card's config describes."""
     from mobilegan.models.config import GeneratorConfig
     from mobilegan.models.registry import build_model
@@ -167,7 +167,7 @@ class ExportedRunner:
             self.size = int(shape[-1])
         if (entry or {}).get("dynamic_hw"):
             self.size = None
-        described = _from_config(card["config"]) if card and isinstance(card.get("config"), dict) else None
+        described = describe_config(card["config"]) if card and isinstance(card.get("config"), dict) else None
         if described is None:
             rf = probe_receptive_field(self._in_unit_range, self.size or 128)
             described = (rf is None, rf or 0)
