@@ -13,6 +13,7 @@ from helpers_distill import LAYOUTS, write_images, write_teacher
 from mobilegan.checkpoints import load_generator, load_generator_checkpoint
 from mobilegan.cli.main import main
 from mobilegan.models import DEFAULT_STUDENT, get_config
+from mobilegan.models.config import INSTANCE_STUDENT
 from mobilegan.runs import latest_student
 from mobilegan.train import read_metrics
 
@@ -33,7 +34,7 @@ def test_distill_any_teacher_layout(tmp_path: Path, images: Path, layout: str, m
     assert f"({layout} layout)" in out and "ngf 8, 3 blocks" in out  # the teacher's inferred config is printed
     student = load_generator("run/student.pt")
     loaded = load_generator_checkpoint("run/student.pt")
-    assert loaded.config == get_config(DEFAULT_STUDENT)
+    assert loaded.config == get_config(INSTANCE_STUDENT)  # every test teacher is an InstanceNorm network
     assert loaded.meta["data_a"] == str(images.resolve())
     assert loaded.meta["teacher_layout"] == layout
     assert loaded.meta["distill"]["steps"] == 5 and loaded.meta["step"] == 5

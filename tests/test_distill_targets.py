@@ -102,6 +102,9 @@ def test_user_choices_win_over_the_recipe() -> None:
     crop = plan_recipe(teacher, student=None, student_overrides={}, targets="crop", size=64, eval_size=None,
                        batch_size=16)
     assert crop.targets.kind == "crop" and crop.batch_size == 16
+    whole = plan_recipe(teacher, student=None, student_overrides={}, targets="auto", size=64, eval_size=None,
+                        batch_size=16)
+    assert whole.targets.side == whole.targets.crop == 64  # without --eval-size the student runs at --size
     mine = plan_recipe(teacher, student="mobile_w025", student_overrides={}, targets="auto", size=64, eval_size=128,
                        batch_size=16)
     assert mine.student == "mobile_w025" and mine.targets.kind == "whole" and mine.targets.side == 128

@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     io.add_argument("--eval-size", type=image_size, help="side the held-out images are scored at (default --size)")
     io.add_argument("--targets", choices=("auto", "crop", "whole"), default="auto",
                     help="where the teacher's targets come from: crop (the teacher sees each training crop), whole "
-                         "(the teacher sees the whole image at --eval-size or 256 px, computed once; the student "
+                         "(the teacher sees the whole image at --eval-size, else --size, computed once; the student "
                          "trains on crops of it, or on whole images when it normalises per image) or auto: whole "
                          "for InstanceNorm teachers (with the mobile_s2d4_w025_in student), crop otherwise "
                          "(default auto)")

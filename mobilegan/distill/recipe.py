@@ -7,8 +7,8 @@ The teacher's norm decides (BENCHMARKS.md, "Distilling InstanceNorm teachers"):
   BatchNorm student (:data:`DEFAULT_STUDENT`, everything folds into its convs) is used.
 * **per-image teachers** (InstanceNorm: every official and PyTorch-GAN checkpoint): the picture
   depends on the whole image's statistics. The teacher's targets are computed once on the whole
-  training images at ``side`` (the size the student will run at, ``--eval-size`` or 256) and
-  cached, and the student is :data:`INSTANCE_STUDENT`: the default with a context branch that reads
+  training images at ``side`` (the size the student will run at: ``--eval-size``, else ``--size``)
+  and cached, and the student is :data:`INSTANCE_STUDENT`: the default with a context branch that reads
   the whole image (:mod:`mobilegan.models.context`). It trains on crops of (image, target) pairs
   with the context of the whole image, so the CPU recipe (16 crops of 64 px) stays as it is.
   A student that normalises per image itself (``--norm instance_decomposed``, ``mobile_s2d4_w025_in``)
@@ -30,7 +30,6 @@ from mobilegan.models.config import DEFAULT_STUDENT, INSTANCE_STUDENT, Generator
 log = logging.getLogger(__name__)
 
 PER_IMAGE_NORMS = ("instance", "instance_decomposed")
-DEFAULT_WHOLE_SIDE = 256
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def plan_recipe(teacher: GeneratorConfig, *, student: str | None, student_overri
                   else f"the teacher's norm ({teacher.norm}) is local, so crops see what whole images see")
         return Recipe(student=name, targets=TargetPlan("crop", size, size), batch_size=batch_size, use_taps=True,
                       reason=reason)
-    side = eval_size or max(size, DEFAULT_WHOLE_SIDE)
+    side = eval_size or size
     from mobilegan.models.registry import get_config
 
     student_norm = student_overrides.get("norm") or get_config(name).norm  # type: ignore[union-attr]

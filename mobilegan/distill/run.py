@@ -171,8 +171,9 @@ def distill(cfg: DistillConfig) -> DistillResult:
         if cfg.weights.feat == 0:
             taps = []
         elif not recipe.use_taps:
-            if cfg.taps:
-                log.warning("--taps ignored: whole-image targets are cached outputs, without the teacher's features")
+            if cfg.taps and parse_taps(cfg.taps, student, teacher.model):  # a wrong spec is still an error
+                log.warning("--taps ignored: whole-image targets are cached outputs, without the teacher's features "
+                            "(--targets crop keeps them)")
             taps = []
         elif cfg.taps is None:
             taps = default_taps(student, teacher.model)
