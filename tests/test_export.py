@@ -115,6 +115,22 @@ def test_bundled_program_self_checks(student_export: Path) -> None:
     check_bundled(path, bundled["test_cases"])
 
 
+def test_bundled_check_fails_on_wrong_expected_outputs(tmp_path: Path) -> None:
+    from mobilegan.export.executorch import build_program, check_bundled, serialize_bundled
+    from mobilegan.export.wrap import wrap_for_export
+
+    torch.manual_seed(0)
+    model = create_model("mobile_s2d4_w025", n_blocks=1).eval()
+    lowered = build_program(model, size=(32, 32), precision="fp32")
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = wrap_for_export(model)(x)
+    check_bundled(serialize_bundled(lowered, tmp_path / "good.bpte", x, expected), 2)
+    wrong = serialize_bundled(lowered, tmp_path / "wrong.bpte", x, expected + 0.01)  # 2.5 levels of 8 bits
+    with pytest.raises(RuntimeError):
+        check_bundled(wrong, 2)
+
+
 def test_teacher_after_rewrite_is_one_segment_with_parity(teacher_export: Path) -> None:
     card = _card(teacher_export)
     assert card["config"]["norm"] == "instance" and card["config"]["padding"] == "reflect"
