@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers_models import lively
 from mobilegan.checkpoints import load_generator_checkpoint, save_generator
 from mobilegan.inference.tiling import TileConfig, translate_tensor
 from mobilegan.models import create_model, get_config
@@ -26,16 +27,7 @@ SIZE = 64
 
 
 def _lively(model: nn.Module, size: int = SIZE) -> nn.Module:
-    """BatchNorm statistics from random images, so a wrong op cannot hide behind a constant output."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None
-    model.train()
-    with torch.no_grad():
-        for _ in range(2):
-            model(torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1)
-    return model.eval()
+    return lively(model, size)
 
 
 def _smooth(h: int, w: int, seed: int = 0) -> torch.Tensor:

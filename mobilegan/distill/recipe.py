@@ -29,7 +29,6 @@ from mobilegan.models.config import DEFAULT_STUDENT, INSTANCE_STUDENT, Generator
 
 log = logging.getLogger(__name__)
 
-PER_IMAGE_NORMS = ("instance", "instance_decomposed")
 
 
 @dataclass(frozen=True)
@@ -48,14 +47,10 @@ class Recipe:
         return f"recipe: student {self.student}, targets: {where}, batch {self.batch_size}; {self.reason}"
 
 
-def normalises_per_image(config: GeneratorConfig) -> bool:
-    return config.norm in PER_IMAGE_NORMS
-
-
 def plan_recipe(teacher: GeneratorConfig, *, student: str | None, student_overrides: dict[str, Any], targets: str,
                 size: int, eval_size: int | None, batch_size: int) -> Recipe:
     """Choose the student preset and how targets are made, from the teacher and the user's flags."""
-    per_image_teacher = normalises_per_image(teacher)
+    per_image_teacher = teacher.normalises_per_image
     if targets == "auto":
         kind = "whole" if per_image_teacher else "crop"
     elif targets in ("crop", "whole"):
@@ -74,10 +69,10 @@ def plan_recipe(teacher: GeneratorConfig, *, student: str | None, student_overri
     side = eval_size or size
     from mobilegan.models.registry import get_config
 
-    student_norm = student_overrides.get("norm") or get_config(name).norm  # type: ignore[union-attr]
-    per_image_student = student_norm in PER_IMAGE_NORMS
+    student_config = get_config(name, **student_overrides)
+    assert isinstance(student_config, GeneratorConfig)
     # A student that normalises per image must see the whole image, as it will in the app.
-    crop = side if per_image_student else min(size, side)
+    crop = side if student_config.normalises_per_image else min(size, side)
     batch = max(1, batch_size * size // side) if crop == side else batch_size
     reason = ("the teacher normalises per image (InstanceNorm): its picture depends on the whole image"
               if per_image_teacher else "--targets whole was asked for")

@@ -159,7 +159,8 @@ def distill(cfg: DistillConfig) -> DistillResult:
         teacher = _load_teacher(cfg.teacher)
         recipe = plan_recipe(teacher.config, student=cfg.student, student_overrides=cfg.student_overrides,
                              targets=cfg.targets, size=cfg.size, eval_size=cfg.eval_size, batch_size=cfg.batch_size)
-        log.info("%s", recipe.describe())
+        recipe_line = recipe.describe()
+        log.info("%s", recipe_line)
         cfg = replace(cfg, batch_size=recipe.batch_size)
         choice = choose_student(name=recipe.student, overrides=student_overrides(cfg, teacher.config),
                                 target_macs=cfg.target_macs, size=recipe.targets.crop)
@@ -208,7 +209,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             "teacher_layout": teacher.layout,
             "teacher_config": teacher.config.to_dict(),
             "student_preset": choice.name,
-            "recipe": recipe.describe(),
+            "recipe": recipe_line,
             "warm_start": warm.applied,
             "taps": [[t.student, t.teacher] for t in taps],
         }
@@ -231,7 +232,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
             taps=[(t.student, t.teacher) for t in taps], start_step=loop.start_step, end_step=loop.end_step,
             interrupted=loop.interrupted, seconds=loop.seconds,
             images_per_s=done * cfg.batch_size * ctx.world_size / loop.seconds if loop.seconds > 0 else 0.0,
-            last_metrics=loop.last_metrics, psnr_db_before=before, main_rank=ctx.is_main, recipe=recipe.describe(),
+            last_metrics=loop.last_metrics, psnr_db_before=before, main_rank=ctx.is_main, recipe=recipe_line,
         )
         if ctx.is_main:
             record_latest_student(student_path)

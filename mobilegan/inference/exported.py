@@ -94,7 +94,6 @@ def _card(path: Path) -> tuple[dict | None, dict | None]:
     return data, None
 
 
-PER_IMAGE_NORMS = ("instance", "instance_decomposed")
 PROBE_PATCH = 8
 
 
@@ -108,8 +107,7 @@ def describe_config(config: dict) -> tuple[bool, int] | None:
         cfg = GeneratorConfig.from_dict(config)
     except Exception:  # noqa: BLE001 - a foreign or damaged card: fall back to probing the artifact
         return None
-    per_image = cfg.norm in PER_IMAGE_NORMS or cfg.dw_norm in PER_IMAGE_NORMS or cfg.context > 0
-    return per_image, receptive_field(build_model(cfg))
+    return cfg.normalises_per_image or cfg.context > 0, receptive_field(build_model(cfg))
 
 
 def probe_receptive_field(fn: TensorFn, side: int) -> int | None:

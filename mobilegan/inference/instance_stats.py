@@ -147,10 +147,8 @@ def tiled_image_stats(model: nn.Module, norms: dict[str, nn.Module], image: torc
             with frozen_stats(norms, stats):
                 for win in windows:
                     current[:] = [win]
-                    try:
+                    with contextlib.suppress(_Reached):  # the hook stops the pass at the measured layer
                         model(image[..., win.y0:win.y1, win.x0:win.x1])
-                    except _Reached:
-                        pass
                     bar.update()
         finally:
             handle.remove()

@@ -12,6 +12,7 @@ PadKind = Literal["reflect", "zero"]
 UpsampleKind = Literal["transpose", "nearest_conv", "bilinear_conv"]
 
 NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")
+PER_IMAGE_NORMS: tuple[str, ...] = ("instance", "instance_decomposed")  # statistics of whatever the model sees
 PADDINGS: tuple[str, ...] = ("reflect", "zero")
 UPSAMPLES: tuple[str, ...] = ("transpose", "nearest_conv", "bilinear_conv")
 SPACE_TO_DEPTH: tuple[int, ...] = (1, 2, 4)
@@ -104,6 +105,11 @@ class GeneratorConfig:
         if self.global_skip and self.in_channels != self.out_channels:
             raise ConfigError(f"global_skip needs in_channels == out_channels "
                               f"(got {self.in_channels} and {self.out_channels})")
+
+    @property
+    def normalises_per_image(self) -> bool:
+        """Some norm uses the statistics of the image it is given (InstanceNorm), not fixed ones."""
+        return self.norm in PER_IMAGE_NORMS or self.dw_norm in PER_IMAGE_NORMS
 
     def channels(self, mult: int) -> int:
         """Width of a stage whose paper width is ``ngf * mult``: the one place width applies."""
