@@ -111,6 +111,16 @@ class GeneratorConfig:
         """Some norm uses the statistics of the image it is given (InstanceNorm), not fixed ones."""
         return self.norm in PER_IMAGE_NORMS or self.dw_norm in PER_IMAGE_NORMS
 
+    @property
+    def local(self) -> bool:
+        """Each output pixel depends only on a window of the input (tiles and crops are exact)."""
+        return not self.normalises_per_image and not self.context
+
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this."""
+        return 4
+
     def channels(self, mult: int) -> int:
         """Width of a stage whose paper width is ``ngf * mult``: the one place width applies."""
         raw = self.ngf * mult
@@ -151,6 +161,16 @@ class DiscriminatorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DiscriminatorConfig":
         return _from_dict(cls, data)
+
+
+def generator_config_from_dict(data: dict[str, Any]) -> Any:
+    """A generator config of any family from its dict: ``arch: "unet"`` -> ``UnetConfig``, else
+    ``GeneratorConfig`` (the ResNet family; its dicts carry no ``arch``)."""
+    if isinstance(data, dict) and data.get("arch") == "unet":
+        from mobilegan.models.unet_config import UnetConfig
+
+        return UnetConfig.from_dict(data)
+    return GeneratorConfig.from_dict(data)
 
 
 def _check_types(config: Any, *, ints: tuple[str, ...], reals: tuple[str, ...], bools: tuple[str, ...]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 NormFactory = Callable[[int], nn.Module]
@@ -34,6 +35,16 @@ class InstanceNormDecomposed(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}"
+
+
+class ImageStatsBatchNorm(nn.BatchNorm2d):
+    """A BatchNorm that always normalises each image with its own statistics, as a train-mode
+    BatchNorm does on a batch of one (the official pix2pix/CycleGAN ``test.py`` without ``--eval``):
+    an InstanceNorm with the BatchNorm's scale and shift. The running statistics stay in the state
+    dict, so files load strictly, but are not used."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
 
 
 def norm_factory(kind: str) -> NormFactory | None:
