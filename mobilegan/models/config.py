@@ -111,6 +111,11 @@ class GeneratorConfig:
         """Some norm uses the statistics of the image it is given (InstanceNorm), not fixed ones."""
         return self.norm in PER_IMAGE_NORMS or self.dw_norm in PER_IMAGE_NORMS
 
+    def summary(self) -> str:
+        """One line for logs and CLI output."""
+        return (f"ngf {self.ngf}, {self.n_blocks} blocks, norm {self.norm}, padding {self.padding}, "
+                f"upsample {self.upsample}")
+
     @property
     def local(self) -> bool:
         """Each output pixel depends only on a window of the input (tiles and crops are exact)."""

@@ -82,6 +82,11 @@ class ResnetGenerator(nn.Module):
             self.context = ContextEncoder(in_channels=config.in_channels, width=config.context,
                                           n_blocks=config.n_blocks, block_channels=c4)
 
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this."""
+        return self.config.size_multiple
+
     def feature_names(self) -> list[str]:
         """Names of the intermediate features :meth:`forward_features` returns, in order."""
         blocks = [f"block{i + 1}" for i in range(len(self.blocks))]

@@ -37,6 +37,21 @@ class InstanceNormDecomposed(nn.Module):
         return f"{self.num_features}, eps={self.eps}"
 
 
+class AffineInstanceNorm(InstanceNormDecomposed):
+    """InstanceNorm with a per-channel scale (``weight``) and offset (``bias``), decomposed like
+    :class:`InstanceNormDecomposed`. TF's pix2pix ``InstanceNormalization`` and Keras
+    ``GroupNormalization`` with one group per channel compute this; unlike ``nn.InstanceNorm2d`` it
+    accepts a 1x1 feature map (the TF U-Net's innermost level), where it returns the offset, as TF does."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__(num_features, eps)
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
+        return super().forward(x) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
 class ImageStatsBatchNorm(nn.BatchNorm2d):
     """A BatchNorm that always normalises each image with its own statistics, as a train-mode
     BatchNorm does on a batch of one (the official pix2pix/CycleGAN ``test.py`` without ``--eval``):

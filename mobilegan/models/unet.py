@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mobilegan.models.layers import ImageStatsBatchNorm
+from mobilegan.models.layers import AffineInstanceNorm, ImageStatsBatchNorm
 from mobilegan.models.unet_config import UnetConfig
 
 
@@ -25,7 +25,7 @@ def _norm(config: UnetConfig, channels: int) -> nn.Module:
     if config.norm == "instance":
         return nn.InstanceNorm2d(channels, eps=config.norm_eps, affine=False, track_running_stats=False)
     if config.norm == "instance_affine":  # TF pix2pix InstanceNormalization (scale, offset)
-        return nn.InstanceNorm2d(channels, eps=config.norm_eps, affine=True, track_running_stats=False)
+        return AffineInstanceNorm(channels, eps=config.norm_eps)
     if config.batch_stats == "image":
         return ImageStatsBatchNorm(channels, eps=config.norm_eps)
     return nn.BatchNorm2d(channels, eps=config.norm_eps)

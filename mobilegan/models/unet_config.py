@@ -96,6 +96,11 @@ class UnetConfig:
     def global_skip(self) -> bool:
         return False
 
+    def summary(self) -> str:
+        """One line for logs and CLI output."""
+        stats = f" ({self.batch_stats} statistics)" if self.norm == "batch" else ""
+        return f"U-Net ({self.layout} layout), {self.num_downs} levels, ngf {self.ngf}, norm {self.norm}{stats}"
+
     def level_channels(self, level: int) -> int:
         """Width of the output of down level ``level`` (1-based)."""
         return self.ngf * min(2 ** (level - 1), 8)
