@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mobilegan.checkpoints import load_generator_checkpoint
+from mobilegan.profile import check_side
 from mobilegan.errors import MobileganError
 from mobilegan.export.images import CALIB_IMAGES, select_images
 from mobilegan.export.model_card import MODEL_CARD, ModelCard, ModelCardError, merge_artifacts, read_card, write_card
@@ -155,6 +156,7 @@ def export_model(
     loaded = load_generator_checkpoint(path)
     generator = loaded.model.eval()
     hw = (size, size)
+    check_side(generator, *hw)  # a U-Net takes multiples of 2**levels only
     calib_dir = Path(calib_data) if calib_data is not None else None
     images = select_images(calib_data=calib_dir, meta=loaded.meta, size=hw,
                            n_calib=calib_images)

@@ -7,6 +7,8 @@ rewrites replace those modules with equivalents built from ops it does take:
 
 * ``nn.InstanceNorm2d`` (no affine, no running stats) -> :class:`InstanceNormDecomposed`
   (mean / sub / mul / rsqrt; affine InstanceNorm keeps its scale and shift as a 1x1 mul/add).
+  :class:`~mobilegan.models.layers.ImageStatsBatchNorm` (official BatchNorm U-Nets at test time)
+  becomes the affine one too.
 * ``nn.ReflectionPad2d`` -> :class:`ReflectionPadSlices` (single-column slices + cat).
 * ``nn.Upsample(scale_factor=2, mode="nearest")`` -> :class:`NearestUpsample2x`
   (a depthwise ConvTranspose2d, kernel 2, stride 2, all weights 1: every input pixel is
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from mobilegan.models.layers import InstanceNormDecomposed
+from mobilegan.models.layers import ImageStatsBatchNorm, InstanceNormDecomposed
 
 
 class AffineInstanceNormDecomposed(InstanceNormDecomposed):
@@ -114,6 +116,8 @@ def _following_conv_in_channels(parent: nn.Module, child_name: str) -> int | Non
 
 
 def _replacement(parent: nn.Module, name: str, module: nn.Module) -> nn.Module | None:
+    if isinstance(module, ImageStatsBatchNorm):  # a BatchNorm on each image's own statistics
+        return AffineInstanceNormDecomposed(module.num_features, module.eps, module.weight, module.bias)
     if isinstance(module, nn.InstanceNorm2d) and not module.track_running_stats:
         if module.affine:
             return AffineInstanceNormDecomposed(module.num_features, module.eps, module.weight, module.bias)

@@ -57,6 +57,16 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def check_side(model: nn.Module, h: int, w: int) -> None:
+    """A clear error when the model cannot take an ``h`` x ``w`` input (a U-Net's sides must be
+    multiples of ``2 ** num_downs``)."""
+    from mobilegan.errors import ConfigError
+
+    multiple = getattr(model, "size_multiple", 1)  # generators say what they take; other modules anything
+    if h % multiple or w % multiple:
+        raise ConfigError(f"{type(model).__name__} needs sides that are multiples of {multiple} (got {h}x{w})")
+
+
 def _conv_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple[int, int]:
     if isinstance(module, nn.Conv2d):
         k = module.kernel_size[0] * module.kernel_size[1]
@@ -94,6 +104,7 @@ def _probe(model: nn.Module, hooks: list[torch.utils.hooks.RemovableHandle], sha
 def profile_model(model: nn.Module, size: int | tuple[int, int] = 256, *, in_channels: int = 3) -> Profile:
     """Run one forward pass at ``size`` (batch 1) and count parameters and MACs per layer."""
     h, w = (size, size) if isinstance(size, int) else size
+    check_side(model, h, w)
     layers: list[LayerProfile] = []
     hooks = []
 
@@ -162,6 +173,7 @@ def receptive_field(model: nn.Module, *, size: int = 64, in_channels: int = 3) -
     less than the block), an upper bound for networks with parallel branches. Whole-image
     statistics (InstanceNorm, the context branch) are not counted: see :mod:`mobilegan.inference.tiling`.
     """
+    size = max(size, getattr(model, "size_multiple", 1))  # a U-Net needs one pixel at its innermost level
     steps: list[tuple[int, float]] = []
     # The context branch (mobilegan.models.context) reads the whole image: like InstanceNorm
     # statistics it is computed once per photo, not per tile, so it is not part of the local window.

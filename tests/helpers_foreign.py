@@ -105,3 +105,55 @@ def with_legacy_instance_stats(model: nn.Module) -> dict[str, torch.Tensor]:
             out[f"{name}.running_var"] = torch.rand(m.num_features) + 0.5
             out[f"{name}.num_batches_tracked"] = torch.tensor(7)
     return out
+
+
+class _OfficialUnetBlock(nn.Module):
+    """pytorch-CycleGAN-and-pix2pix UnetSkipConnectionBlock layout: one nn.Sequential ``model`` per level,
+    in-place activations as there, input joined before the level's output."""
+
+    def __init__(self, outer: int, inner: int, *, input_nc: int | None = None, sub: nn.Module | None = None,
+                 outermost: bool = False, innermost: bool = False, norm: str = "instance", dropout: bool = False,
+                 output_nc: int | None = None) -> None:
+        super().__init__()
+        self.outermost = outermost
+        bias = norm == "instance"
+        make_norm = {"instance": lambda c: nn.InstanceNorm2d(c), "batch": nn.BatchNorm2d, "none": lambda c: nn.Identity()}[norm]
+        input_nc = outer if input_nc is None else input_nc
+        downconv = nn.Conv2d(input_nc, inner, kernel_size=4, stride=2, padding=1, bias=bias)
+        downrelu, uprelu = nn.LeakyReLU(0.2, True), nn.ReLU(True)
+        if outermost:
+            upconv = nn.ConvTranspose2d(inner * 2, output_nc or outer, kernel_size=4, stride=2, padding=1)
+            layers = [downconv, sub, uprelu, upconv, nn.Tanh()]
+        elif innermost:
+            upconv = nn.ConvTranspose2d(inner, outer, kernel_size=4, stride=2, padding=1, bias=bias)
+            layers = [downrelu, downconv, uprelu, upconv, make_norm(outer)]
+        else:
+            upconv = nn.ConvTranspose2d(inner * 2, outer, kernel_size=4, stride=2, padding=1, bias=bias)
+            layers = [downrelu, downconv, make_norm(inner), sub, uprelu, upconv, make_norm(outer)]
+            if dropout:
+                layers.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class OfficialUnetGenerator(nn.Module):
+    """pytorch-CycleGAN-and-pix2pix UnetGenerator (keys model.model.1.model.3...)."""
+
+    def __init__(self, num_downs: int = 5, ngf: int = 4, *, norm: str = "instance", dropout: bool = False,
+                 in_nc: int = 3, out_nc: int = 3) -> None:
+        super().__init__()
+        kw = {"norm": norm}
+        block = _OfficialUnetBlock(ngf * 8, ngf * 8, innermost=True, **kw)
+        for _ in range(num_downs - 5):
+            block = _OfficialUnetBlock(ngf * 8, ngf * 8, sub=block, dropout=dropout, **kw)
+        block = _OfficialUnetBlock(ngf * 4, ngf * 8, sub=block, **kw)
+        block = _OfficialUnetBlock(ngf * 2, ngf * 4, sub=block, **kw)
+        block = _OfficialUnetBlock(ngf, ngf * 2, sub=block, **kw)
+        self.model = _OfficialUnetBlock(out_nc, ngf, input_nc=in_nc, sub=block, outermost=True, output_nc=out_nc, **kw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)

@@ -1,4 +1,5 @@
-"""``load_generator``: any supported generator checkpoint -> an eval-mode ``ResnetGenerator``.
+"""``load_generator``: any supported generator checkpoint -> an eval-mode generator
+(``ResnetGenerator`` or ``UnetGenerator``).
 
 Unsupported files get a :class:`CheckpointError` that says what the file looks like and
 which layouts are supported.
@@ -16,15 +17,19 @@ import torch
 from torch import nn
 
 from mobilegan.checkpoints.foreign import LAYOUTS, convert_foreign, detect_layout, strip_prefixes
+from mobilegan.checkpoints.foreign_unet import DESCRIPTION as UNET_DESCRIPTION
+from mobilegan.checkpoints.foreign_unet import LAYOUT as UNET_LAYOUT
+from mobilegan.checkpoints.foreign_unet import convert_official_unet, is_official_unet
 from mobilegan.checkpoints.native import FORMAT_VERSION, is_native
 from mobilegan.checkpoints.safe_load import read_checkpoint_file
 from mobilegan.errors import CheckpointError, ConfigError
-from mobilegan.models.config import DiscriminatorConfig, GeneratorConfig
+from mobilegan.models.config import DiscriminatorConfig, GeneratorConfig, generator_config_from_dict
+from mobilegan.models.unet_config import BATCH_STATS, UnetConfig
 from mobilegan.models.registry import build_model
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = "supported: mobilegan generator checkpoints, " + ", ".join(LAYOUTS.values())
+SUPPORTED = "supported: mobilegan generator checkpoints, " + ", ".join([*LAYOUTS.values(), UNET_DESCRIPTION])
 # Keys under which people nest a generator's state dict in their own files.
 _WRAPPER_KEYS = ("state_dict", "model", "generator", "netG", "G", "G_A", "G_AB", "model_state_dict", "params")
 
@@ -32,8 +37,8 @@ _WRAPPER_KEYS = ("state_dict", "model", "generator", "netG", "G", "G_A", "G_AB",
 @dataclass
 class LoadedGenerator:
     model: nn.Module
-    config: GeneratorConfig
-    layout: str  # "mobilegan", "official" or "pytorch_gan"
+    config: GeneratorConfig | UnetConfig
+    layout: str  # "mobilegan", "official", "pytorch_gan" or "official_unet"
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -83,7 +88,7 @@ def _from_native(obj: dict[str, Any], path: Path) -> LoadedGenerator:
         hint = " (pass G_AB.pt / G_BA.pt from the run folder)" if kind == "training_state" else ""
         raise CheckpointError(f"{path}: this is a mobilegan {kind} checkpoint, not a generator{hint}")
     try:
-        config = GeneratorConfig.from_dict(obj["config"])
+        config = generator_config_from_dict(obj["config"])
     except (KeyError, ConfigError) as exc:
         raise CheckpointError(f"{path}: invalid generator config: {exc}") from None
     model = build_model(config)
@@ -103,12 +108,31 @@ def _load_strict(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -
         raise CheckpointError(f"{path}: weights do not match the config ({first} {detail[len(first):][:200]})") from None
 
 
-def load_generator_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> LoadedGenerator:
-    """Load and describe a generator checkpoint of any supported layout."""
+def load_generator_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu", *,
+                              batch_stats: str = "image") -> LoadedGenerator:
+    """Load and describe a generator checkpoint of any supported layout.
+
+    ``batch_stats`` applies to official BatchNorm U-Nets: ``"image"`` (default) reproduces the official
+    ``test.py`` (each image normalised with its own statistics), ``"running"`` uses the stored ones.
+    """
+    if batch_stats not in BATCH_STATS:
+        raise ConfigError(f"batch_stats must be one of {', '.join(BATCH_STATS)} (got {batch_stats!r})")
     path = Path(path)
     obj = _unwrap(read_checkpoint_file(path))
     if is_native(obj):
         loaded = _from_native(obj, path)
+    elif isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()) \
+            and is_official_unet(strip_prefixes(obj)):
+        unet = convert_official_unet(strip_prefixes(obj), path=str(path), batch_stats=batch_stats)
+        model = build_model(unet.config)
+        _load_strict(model, unet.state_dict, path)
+        if unet.dropped_keys:
+            log.info("%s: ignored %d InstanceNorm running-stat keys (unused by the network)", path, len(unet.dropped_keys))
+        if unet.config.norm == "batch":
+            log.info("%s: BatchNorm U-Net normalised with %s", path,
+                     "each image's own statistics, as the official test.py does without --eval (batch_stats='running' "
+                     "uses the stored ones)" if batch_stats == "image" else "the stored running statistics (eval mode)")
+        loaded = LoadedGenerator(model=model, config=unet.config, layout=UNET_LAYOUT, meta={}, path=path)
     elif isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         layout = detect_layout(strip_prefixes(obj))
         if layout is None:

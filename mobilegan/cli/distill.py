@@ -60,8 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="where the teacher's targets come from: crop (the teacher sees each training crop), whole "
                          "(the teacher sees the whole image at --eval-size, else --size, computed once; the student "
                          "trains on crops of it, or on whole images when it normalises per image) or auto: whole "
-                         "for InstanceNorm teachers (with the mobile_s2d4_w025_in student), crop otherwise "
-                         "(default auto)")
+                         "for teachers whose picture depends on the whole image (InstanceNorm, U-Net; with the "
+                         "mobile_s2d4_w025_ctx student), crop otherwise (default auto)")
+    io.add_argument("--teacher-batch-stats", choices=("image", "running"), default="image",
+                    help="BatchNorm U-Net teachers of pytorch-CycleGAN-and-pix2pix: normalise each image with its own "
+                         "statistics, as the official test.py does without --eval (image, the default), or with the "
+                         "stored running statistics, as test.py --eval does (running)")
     io.add_argument("--workers", type=non_negative_int, default=0, help="data loader processes (default 0)")
 
     st = p.add_argument_group("student")
@@ -126,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         eval_data=Path(args.eval_data) if args.eval_data else None,
         out_dir=Path(args.out) if args.out else None,
         student=args.student, student_overrides={k: v for k, v in overrides.items() if v is not None},
-        target_macs=args.target_macs, size=args.size, load_size=args.load_size, preprocess=args.preprocess, targets=args.targets,
+        target_macs=args.target_macs, size=args.size, load_size=args.load_size, preprocess=args.preprocess, targets=args.targets, teacher_batch_stats=args.teacher_batch_stats,
         eval_size=args.eval_size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         weights=LossWeights(recon=args.lambda_recon, feat=args.lambda_feat, gan=args.lambda_gan, ssim=args.ssim),
         taps=args.taps, warm_start=not args.no_warm_start, seed=args.seed, device=args.device, amp=args.amp,
@@ -142,9 +146,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(_as_json(result))
         return 130 if result.interrupted else 0
-    t = result.teacher_config
-    print(f"teacher: {cfg.teacher} ({result.teacher_layout} layout): ngf {t['ngf']}, {t['n_blocks']} blocks, "
-          f"norm {t['norm']}, padding {t['padding']}, upsample {t['upsample']}")
+    from mobilegan.models.config import generator_config_from_dict
+
+    teacher_config = generator_config_from_dict(result.teacher_config)
+    print(f"teacher: {cfg.teacher} ({result.teacher_layout} layout): {teacher_config.summary()}")
     print(result.recipe)
     print(result.student.describe())
     print(result.warm_start.reason)

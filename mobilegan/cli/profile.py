@@ -51,7 +51,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"  config       ngf {config.ngf} x width {config.width} -> stage widths {widths}, {config.n_blocks} "
               f"{'depthwise ' if config.depthwise else ''}blocks, norm {config.norm}, padding {config.padding}, "
               f"upsample {config.upsample}, dropout {config.dropout}{fold}")
-    print(f"  receptive field {rf} px (translate's tile overlap follows it)")
+    if config is not None and getattr(config, "arch", None) == "unet":
+        widths = "/".join(str(config.level_channels(k)) for k in range(1, config.num_downs + 1))
+        print(f"  config       U-Net ({config.layout} layout), {config.num_downs} levels, widths {widths}, "
+              f"norm {config.norm}{' (' + config.batch_stats + ' statistics)' if config.norm == 'batch' else ''}; "
+              f"input sides must be multiples of {config.size_multiple}")
+    if config is not None and not getattr(config, "local", True):
+        print(f"  receptive field {rf} px; the picture depends on the whole image (translate runs it whole)")
+    else:
+        print(f"  receptive field {rf} px (translate's tile overlap follows it)")
     print(f"  params       {prof.params:>16,}  ({format_count(prof.params)})")
     print(f"  MACs (real)  {prof.macs:>16,}  ({format_count(prof.macs)})")
     print(f"  MACs (compat){prof.macs_compat:>16,}  ({format_count(prof.macs_compat)}; transposed convs charged per output pixel, as GAN-compression papers count)")

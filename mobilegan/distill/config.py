@@ -27,6 +27,7 @@ class DistillConfig:
     load_size: int | None = None  # resize side before cropping (resize_crop); None: size * 286 / 256
     preprocess: str = "resize_crop"  # as in train: resize_crop, or crop at the image's own scale
     targets: str = "auto"  # auto (from the teacher's norm), crop or whole: see mobilegan.distill.recipe
+    teacher_batch_stats: str = "image"  # BatchNorm U-Net teachers: each image's statistics (official test.py) or running
     eval_size: int | None = None  # held-out images are scored at this side (None: size)
     steps: int = 2000
     batch_size: int = 4
@@ -52,6 +53,8 @@ class DistillConfig:
             raise ConfigError(f"--size: {problem}")
         if self.eval_size is not None and (problem := image_size_problem(self.eval_size)):
             raise ConfigError(f"--eval-size: {problem}")
+        if self.teacher_batch_stats not in ("image", "running"):
+            raise ConfigError(f"unknown --teacher-batch-stats {self.teacher_batch_stats!r}; choose image or running")
         if self.preprocess not in ("resize_crop", "crop"):
             raise ConfigError(f"unknown --preprocess {self.preprocess!r}; choose resize_crop or crop")
         if self.load_size is not None and self.load_size < self.size:
@@ -78,6 +81,6 @@ class DistillConfig:
         """The settings a ``--resume`` must agree with (steps and logging may change)."""
         meta = self.to_meta()
         keep = ("teacher", "data_a", "data_b", "student", "student_overrides", "target_macs", "size", "load_size",
-                "preprocess", "targets",
+                "preprocess", "targets", "teacher_batch_stats",
                 "batch_size", "lr", "weights", "taps", "seed")
         return {k: meta[k] for k in keep}

@@ -173,6 +173,9 @@ def evaluate_checkpoints(*, teacher: Path, student: Path, data: Path, size: int,
 
     t = load_generator_checkpoint(teacher, device)
     s = load_generator_checkpoint(student, device)
+    from mobilegan.profile import check_side
+
+    check_side(t.model, size, size)  # a U-Net teacher takes multiples of 2**levels only
     images = load_folder(data, size, limit=limit)
     real = load_folder(fid_real, size, name="fid_real") if fid_real is not None else None
     report, t_out, s_out = evaluate_pair(t.model, s.model, images, size=size, device=device, fid_real=real,

@@ -26,6 +26,7 @@ from typing import Any
 from mobilegan.distill.targets import TargetPlan
 from mobilegan.errors import ConfigError
 from mobilegan.models.config import DEFAULT_STUDENT, INSTANCE_STUDENT, GeneratorConfig
+from mobilegan.models.unet_config import UnetConfig
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,12 @@ class Recipe:
         return f"recipe: student {self.student}, targets: {where}, batch {self.batch_size}; {self.reason}"
 
 
-def plan_recipe(teacher: GeneratorConfig, *, student: str | None, student_overrides: dict[str, Any], targets: str,
-                size: int, eval_size: int | None, batch_size: int) -> Recipe:
+def plan_recipe(teacher: GeneratorConfig | UnetConfig, *, student: str | None, student_overrides: dict[str, Any],
+                targets: str, size: int, eval_size: int | None, batch_size: int) -> Recipe:
     """Choose the student preset and how targets are made, from the teacher and the user's flags."""
-    per_image_teacher = teacher.normalises_per_image
+    # A teacher whose picture depends on the whole image: per-image statistics, or a U-Net (its
+    # innermost level sees everything).
+    per_image_teacher = not teacher.local
     if targets == "auto":
         kind = "whole" if per_image_teacher else "crop"
     elif targets in ("crop", "whole"):
@@ -62,11 +65,18 @@ def plan_recipe(teacher: GeneratorConfig, *, student: str | None, student_overri
         log.warning("--targets crop with an InstanceNorm teacher: the student learns what the teacher does to "
                     "crops, not to whole photos (expect several dB less than --targets whole)")
     if kind == "crop":
-        reason = ("the teacher normalises per image, but --targets crop was asked for" if per_image_teacher
-                  else f"the teacher's norm ({teacher.norm}) is local, so crops see what whole images see")
+        reason = ("the teacher's picture depends on the whole image, but --targets crop was asked for"
+                  if per_image_teacher else f"the teacher's norm ({teacher.norm}) is local, so crops see what whole "
+                  "images see")
+        if size % teacher.size_multiple:
+            raise ConfigError(f"--targets crop: the teacher needs sides that are multiples of {teacher.size_multiple} "
+                              f"(--size is {size}); use --targets whole")
         return Recipe(student=name, targets=TargetPlan("crop", size, size), batch_size=batch_size, use_taps=True,
                       reason=reason)
     side = eval_size or size
+    if side % teacher.size_multiple:
+        raise ConfigError(f"the teacher needs sides that are multiples of {teacher.size_multiple} and runs on the whole "
+                          f"training images at {side} px: pass --eval-size {max(teacher.size_multiple, side // teacher.size_multiple * teacher.size_multiple)}")
     from mobilegan.models.registry import get_config
 
     student_config = get_config(name, **student_overrides)
@@ -74,7 +84,8 @@ def plan_recipe(teacher: GeneratorConfig, *, student: str | None, student_overri
     # A student that normalises per image must see the whole image, as it will in the app.
     crop = side if student_config.normalises_per_image else min(size, side)
     batch = max(1, batch_size * size // side) if crop == side else batch_size
-    reason = ("the teacher normalises per image (InstanceNorm): its picture depends on the whole image"
-              if per_image_teacher else "--targets whole was asked for")
+    why = ("the teacher is a U-Net: its innermost level sees the whole image" if getattr(teacher, "arch", None) == "unet"
+           else "the teacher normalises per image (InstanceNorm): its picture depends on the whole image")
+    reason = why if per_image_teacher else "--targets whole was asked for"
     return Recipe(student=name, targets=TargetPlan("whole", side, crop), batch_size=batch, use_taps=False,
                   reason=reason)

@@ -30,6 +30,7 @@ from mobilegan.distill.warm_start import WarmStartReport, warm_start_from_teache
 from mobilegan.errors import ConfigError
 from mobilegan.models.config import GeneratorConfig
 from mobilegan.models.generator import ResnetGenerator
+from mobilegan.models.unet_config import UnetConfig
 from mobilegan.models.registry import build_model, create_model
 from mobilegan.runs import new_run_dir, record_latest_student
 from mobilegan.train import (
@@ -70,10 +71,8 @@ class DistillResult:
     recipe: str = ""  # the student and target scheme chosen for this teacher (distill.recipe)
 
 
-def _load_teacher(path: Path) -> LoadedGenerator:
-    loaded = load_generator_checkpoint(path)
-    if not isinstance(loaded.model, ResnetGenerator):  # pragma: no cover - the loader only builds these
-        raise ConfigError(f"{path}: teacher is not a ResNet generator")
+def _load_teacher(path: Path, batch_stats: str) -> LoadedGenerator:
+    loaded = load_generator_checkpoint(path, batch_stats=batch_stats)
     log.info("teacher %s: %s layout, config %s", path, loaded.layout, loaded.config.to_dict())
     return loaded
 
@@ -127,7 +126,7 @@ def whole_image_targets(data: DistillData, teacher: torch.nn.Module, plan: Targe
                              seed=cfg.seed, progress=cfg.progress, with_whole=plan.crop < plan.side)
 
 
-def student_overrides(cfg: DistillConfig, teacher_config: GeneratorConfig) -> dict[str, Any]:
+def student_overrides(cfg: DistillConfig, teacher_config: GeneratorConfig | UnetConfig) -> dict[str, Any]:
     """The student's field overrides; it inherits the teacher's global skip unless told otherwise.
 
     A teacher with a global skip outputs ``input + change``; a student without one would have to
@@ -156,7 +155,7 @@ def distill(cfg: DistillConfig) -> DistillResult:
         if ctx.distributed and cfg.out_dir is None:
             raise ConfigError("under torchrun pass --out, so that every rank uses the same run folder")
         seed_everything(cfg.seed)
-        teacher = _load_teacher(cfg.teacher)
+        teacher = _load_teacher(cfg.teacher, cfg.teacher_batch_stats)
         recipe = plan_recipe(teacher.config, student=cfg.student, student_overrides=cfg.student_overrides,
                              targets=cfg.targets, size=cfg.size, eval_size=cfg.eval_size, batch_size=cfg.batch_size)
         recipe_line = recipe.describe()

@@ -36,9 +36,21 @@ def map_block(index: int, n_student: int, n_teacher: int) -> int:
     return min(n_teacher, max(1, round(index * n_teacher / n_student)))
 
 
-def default_taps(student: ResnetGenerator, teacher: ResnetGenerator, *, n_block_taps: int = 2) -> list[TapPair]:
+def default_taps(student: ResnetGenerator, teacher: nn.Module, *, n_block_taps: int = 2) -> list[TapPair]:
     """``down2``, ``n_block_taps`` evenly spaced blocks (proportionally mapped), and ``up1``
-    (left out when either network has no ``up1``, as a space-to-depth-4 student)."""
+    (left out when either network has no ``up1``, as a space-to-depth-4 student).
+
+    A U-Net teacher has no blocks: the student's ``down2`` and ``up1`` pair with the U-Net's stages of
+    the same names and resolution (H/4, H/2), and its last block with the U-Net's ``up2``, the
+    decoder's H/4 feature, where everything the U-Net computed below H/4 has come back up."""
+    if not isinstance(teacher, ResnetGenerator):
+        names = set(teacher.feature_names())
+        pairs = [TapPair("down2", "down2")] if "down2" in names else []
+        if len(student.blocks) and "up2" in names:
+            pairs.append(TapPair(f"block{len(student.blocks)}", "up2"))
+        if "up1" in student.feature_names() and "up1" in names:
+            pairs.append(TapPair("up1", "up1"))
+        return pairs
     n_s, n_t = len(student.blocks), len(teacher.blocks)
     pairs = [TapPair("down2", "down2")]
     if n_s and n_t:
@@ -49,7 +61,7 @@ def default_taps(student: ResnetGenerator, teacher: ResnetGenerator, *, n_block_
     return pairs
 
 
-def parse_taps(spec: str, student: ResnetGenerator, teacher: ResnetGenerator) -> list[TapPair]:
+def parse_taps(spec: str, student: ResnetGenerator, teacher: nn.Module) -> list[TapPair]:
     """``"down2,block4,up1"`` or with explicit pairs ``"block4:block5"`` (student:teacher).
 
     A bare block name is mapped proportionally; ``"none"`` or ``""`` means no feature taps.
@@ -63,7 +75,8 @@ def parse_taps(spec: str, student: ResnetGenerator, teacher: ResnetGenerator) ->
         s_name, _, t_name = item.partition(":")
         if not t_name:
             m = _BLOCK.match(s_name)
-            t_name = f"block{map_block(int(m[1]), len(student.blocks), len(teacher.blocks))}" if m else s_name
+            t_blocks = len(getattr(teacher, "blocks", ()))
+            t_name = f"block{map_block(int(m[1]), len(student.blocks), t_blocks)}" if m and t_blocks else s_name
         if s_name not in s_names:
             raise ConfigError(f"--taps: student has no stage {s_name!r}; stages: {', '.join(student.feature_names())}")
         if t_name not in t_names:
@@ -77,7 +90,7 @@ def parse_taps(spec: str, student: ResnetGenerator, teacher: ResnetGenerator) ->
 class FeatureAdapters(nn.Module):
     """One 1x1 conv per tap, student width -> teacher width; ``forward`` returns the MSE sum."""
 
-    def __init__(self, taps: list[TapPair], student: ResnetGenerator, teacher: ResnetGenerator) -> None:
+    def __init__(self, taps: list[TapPair], student: ResnetGenerator, teacher: nn.Module) -> None:
         super().__init__()
         self.taps = list(taps)
         s_ch, t_ch = student.feature_channels(), teacher.feature_channels()

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from mobilegan.distill.taps import map_block
 from mobilegan.models.generator import ResnetGenerator
@@ -29,8 +30,10 @@ class WarmStartReport:
     reason: str
 
 
-def warm_start_blockers(student: ResnetGenerator, teacher: ResnetGenerator) -> list[str]:
+def warm_start_blockers(student: ResnetGenerator, teacher: nn.Module) -> list[str]:
     """Why channel selection cannot map the teacher onto this student (empty: it can)."""
+    if not isinstance(teacher, ResnetGenerator):
+        return [f"the teacher is a {type(teacher).__name__}, not a ResNet with the student's layer structure"]
     s, t = student.config, teacher.config
     problems = []
     if s.depthwise or t.depthwise:
@@ -57,7 +60,7 @@ def _top_channels(weight: torch.Tensor, k: int, *, out_dim: int) -> torch.Tensor
 
 
 @torch.no_grad()
-def warm_start_from_teacher(student: ResnetGenerator, teacher: ResnetGenerator) -> WarmStartReport:
+def warm_start_from_teacher(student: ResnetGenerator, teacher: nn.Module) -> WarmStartReport:
     """Copy selected teacher channels into ``student`` in place when the structures allow it."""
     problems = warm_start_blockers(student, teacher)
     if problems:

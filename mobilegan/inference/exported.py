@@ -97,17 +97,17 @@ def _card(path: Path) -> tuple[dict | None, dict | None]:
 PROBE_PATCH = 8
 
 
-def describe_config(config: dict) -> tuple[bool, int] | None:
-    """(normalises per image, receptive field) of the generator a card's config describes."""
-    from mobilegan.models.config import GeneratorConfig
+def describe_config(config: dict) -> tuple[bool, int, int] | None:
+    """(reads the whole image, receptive field, side multiple) of the generator a card's config describes."""
+    from mobilegan.models.config import generator_config_from_dict
     from mobilegan.models.registry import build_model
     from mobilegan.profile import receptive_field
 
     try:
-        cfg = GeneratorConfig.from_dict(config)
+        cfg = generator_config_from_dict(config)
     except Exception:  # noqa: BLE001 - a foreign or damaged card: fall back to probing the artifact
         return None
-    return cfg.normalises_per_image or cfg.context > 0, receptive_field(build_model(cfg))
+    return not cfg.local, receptive_field(build_model(cfg)), cfg.size_multiple
 
 
 def probe_receptive_field(fn: TensorFn, side: int) -> int | None:
@@ -168,10 +168,10 @@ class ExportedRunner:
         described = describe_config(card["config"]) if card and isinstance(card.get("config"), dict) else None
         if described is None:
             rf = probe_receptive_field(self._in_unit_range, self.size or 128)
-            described = (rf is None, rf or 0)
+            described = (rf is None, rf or 0, 4)
             log.info("%s: no usable model.json; probed: %s", path.name,
                      "per-image normalisation" if rf is None else f"receptive field {rf} px")
-        self.per_image_norm, self.receptive_field = described
+        self.per_image_norm, self.receptive_field, self.multiple = described
         self._warned = False
 
     def _in_unit_range(self, x: torch.Tensor) -> torch.Tensor:  # [0, 1] in, anything out (probing)
@@ -185,14 +185,14 @@ class ExportedRunner:
 
     def _whole(self, x: torch.Tensor) -> torch.Tensor:
         """Per-image normalisation: one pass over the whole image (resized to a fixed input)."""
-        padded, (h, w) = pad_to_multiple(x)
+        padded, (h, w) = pad_to_multiple(x, self.multiple)
         if self.size is None:
             return self._call(padded)[..., :h, :w]
         s = self.size
         if (h, w) == (s, s):
             return self._call(x)
         if not self._warned:
-            log.warning("%s reads each input as a whole (InstanceNorm or image context) and takes %dx%d pixels: "
+            log.warning("%s reads each input as a whole (InstanceNorm, image context or U-Net) and takes %dx%d pixels: "
                         "translating every image whole at %dx%d and resizing back (tiles would each get their "
                         "own statistics); for full resolution use the checkpoint or export ONNX with --dynamic-size",
                         self.path.name, s, s, s, s)

@@ -203,9 +203,12 @@ def translate_tensor(
 
     ``receptive_field`` (pixels) is computed from ``model`` when not given.
     """
-    padded, (h, w) = pad_to_multiple(x)
+    multiple = getattr(model, "size_multiple", MULTIPLE)
+    padded, (h, w) = pad_to_multiple(x, multiple)
     forward = _forward_with_context(model, padded)
-    if cfg is None or max(padded.shape[-2:]) <= cfg.tile:
+    # A U-Net (sides multiples of 2**levels) sees the whole image at its innermost level: no tile
+    # computes what the whole image does, so it always runs whole.
+    if cfg is None or max(padded.shape[-2:]) <= cfg.tile or multiple > MULTIPLE:
         return forward(padded)[..., :h, :w]
     if receptive_field is None:
         from mobilegan.profile import receptive_field as measure

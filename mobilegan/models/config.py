@@ -7,12 +7,20 @@ from typing import Any, Literal
 
 from mobilegan.errors import ConfigError
 
-NormKind = Literal["instance", "instance_decomposed", "batch", "none"]
+NormKind = Literal["instance", "instance_decomposed", "batch", "none", "instance_affine", "group1"]
 PadKind = Literal["reflect", "zero"]
 UpsampleKind = Literal["transpose", "nearest_conv", "bilinear_conv"]
 
-NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")
-PER_IMAGE_NORMS: tuple[str, ...] = ("instance", "instance_decomposed")  # statistics of whatever the model sees
+NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")  # students and trained teachers
+# Norms of teachers written by Keras (mobilegan.checkpoints.keras_map): InstanceNorm with scale and
+# offset (tfa InstanceNormalization), and GroupNormalization(groups=1) (keras.io's Keras 3 CycleGAN).
+FOREIGN_NORMS: tuple[str, ...] = ("instance_affine", "group1")
+ALL_GENERATOR_NORMS: tuple[str, ...] = NORMS + FOREIGN_NORMS
+PER_IMAGE_NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "instance_affine", "group1")  # statistics of whatever the model sees
+# How stride-2 convs pad: PyTorch's symmetric padding, or TensorFlow's padding="same", which puts the
+# odd extra row/column at the bottom/right (k3 s2 convs) and makes k3 s2 transposed convs drop their
+# last row/column (PyTorch's padding=1, output_padding=1 drops the first).
+SAME_PADDINGS: tuple[str, ...] = ("torch", "tf")
 PADDINGS: tuple[str, ...] = ("reflect", "zero")
 UPSAMPLES: tuple[str, ...] = ("transpose", "nearest_conv", "bilinear_conv")
 SPACE_TO_DEPTH: tuple[int, ...] = (1, 2, 4)
@@ -75,9 +83,13 @@ class GeneratorConfig:
     # Image-wide context (issue 22): width of a small encoder that reads the whole image and scales
     # and shifts every residual block's input (FiLM); 0 = none. See mobilegan.models.context.
     context: int = 0
+    # Teachers written by TensorFlow/Keras (issue 23): the norms' epsilon and TF's "same" padding.
+    norm_eps: float = 1e-5
+    same_padding: str = "torch"
 
     def __post_init__(self) -> None:
-        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth", "context"), reals=("width", "dropout"),
+        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth", "context"),
+                     reals=("width", "dropout", "norm_eps"),
                      bools=("depthwise", "conv_bias", "global_skip"))
         if self.ngf < 1 or self.n_blocks < 0:
             raise ConfigError(f"ngf must be >= 1 and n_blocks >= 0 (got ngf={self.ngf}, n_blocks={self.n_blocks})")
@@ -86,8 +98,14 @@ class GeneratorConfig:
                               f"(got in_channels={self.in_channels}, out_channels={self.out_channels})")
         if not 0.0 < self.width <= 8.0:
             raise ConfigError(f"width multiplier must be in (0, 8] (got {self.width})")
-        if self.norm not in NORMS:
-            raise ConfigError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
+        if self.norm not in ALL_GENERATOR_NORMS:
+            raise ConfigError(f"unknown norm {self.norm!r}; choose one of {', '.join(ALL_GENERATOR_NORMS)}")
+        if self.norm_eps <= 0:
+            raise ConfigError(f"norm_eps must be > 0 (got {self.norm_eps})")
+        if self.same_padding not in SAME_PADDINGS:
+            raise ConfigError(f"unknown same_padding {self.same_padding!r}; choose one of {', '.join(SAME_PADDINGS)}")
+        if self.same_padding == "tf" and (self.space_to_depth != 1 or self.upsample != "transpose"):
+            raise ConfigError("same_padding 'tf' is for TensorFlow teachers: space_to_depth 1 and transposed convs only")
         if self.context < 0 or (self.context and self.n_blocks == 0):
             raise ConfigError(f"context must be >= 0 and needs residual blocks (got context={self.context}, "
                               f"n_blocks={self.n_blocks})")
@@ -110,6 +128,21 @@ class GeneratorConfig:
     def normalises_per_image(self) -> bool:
         """Some norm uses the statistics of the image it is given (InstanceNorm), not fixed ones."""
         return self.norm in PER_IMAGE_NORMS or self.dw_norm in PER_IMAGE_NORMS
+
+    def summary(self) -> str:
+        """One line for logs and CLI output."""
+        return (f"ngf {self.ngf}, {self.n_blocks} blocks, norm {self.norm}, padding {self.padding}, "
+                f"upsample {self.upsample}")
+
+    @property
+    def local(self) -> bool:
+        """Each output pixel depends only on a window of the input (tiles and crops are exact)."""
+        return not self.normalises_per_image and not self.context
+
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this."""
+        return 4
 
     def channels(self, mult: int) -> int:
         """Width of a stage whose paper width is ``ngf * mult``: the one place width applies."""
@@ -151,6 +184,16 @@ class DiscriminatorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DiscriminatorConfig":
         return _from_dict(cls, data)
+
+
+def generator_config_from_dict(data: dict[str, Any]) -> Any:
+    """A generator config of any family from its dict: ``arch: "unet"`` -> ``UnetConfig``, else
+    ``GeneratorConfig`` (the ResNet family; its dicts carry no ``arch``)."""
+    if isinstance(data, dict) and data.get("arch") == "unet":
+        from mobilegan.models.unet_config import UnetConfig
+
+        return UnetConfig.from_dict(data)
+    return GeneratorConfig.from_dict(data)
 
 
 def _check_types(config: Any, *, ints: tuple[str, ...], reals: tuple[str, ...], bools: tuple[str, ...]) -> None:

@@ -46,11 +46,15 @@ class ResnetGenerator(nn.Module):
         self.config = config
         s = config.space_to_depth
         c1, c2, c4 = config.channels(1), config.channels(2), config.channels(4)
-        norm = norm_factory(config.norm)
+        norm = norm_factory(config.norm, config.norm_eps)
         bias = config.conv_bias or norm is None
         pad = config.padding
         block = DepthwiseResidualBlock if config.depthwise else ResidualBlock
         up_mode = _UPSAMPLE_MODE[config.upsample]
+        tf_same = config.same_padding == "tf"
+        if tf_same:
+            up_mode = "transpose_tf"
+        down_pad = "tf_same" if tf_same else "zero"
         self._encoder, self._decoder = _ENCODER[s], _DECODER[s]
 
         # (B, 3, H, W) -> (B, 3 s^2, H/s, W/s); Identity for the paper's layout (no parameters either way).
@@ -61,11 +65,13 @@ class ResnetGenerator(nn.Module):
         if s <= 2:
             # Downsampling convs use zero padding in the paper's code whatever the block padding;
             # the space-to-depth entry conv (stride 1) replaces the stem and pads like it.
-            self.down1 = (ConvNormAct(c1, c2, kernel_size=3, stride=2, norm=norm, act=nn.ReLU, bias=bias) if s == 1
+            self.down1 = (ConvNormAct(c1, c2, kernel_size=3, stride=2, padding=down_pad, norm=norm, act=nn.ReLU, bias=bias)
+                          if s == 1
                           else ConvNormAct(entry_in, c2, kernel_size=3, padding=pad, norm=norm, act=nn.ReLU, bias=bias))
-        self.down2 = (ConvNormAct(c2, c4, kernel_size=3, stride=2, norm=norm, act=nn.ReLU, bias=bias) if s <= 2
+        self.down2 = (ConvNormAct(c2, c4, kernel_size=3, stride=2, padding=down_pad, norm=norm, act=nn.ReLU, bias=bias)
+                      if s <= 2
                       else ConvNormAct(entry_in, c4, kernel_size=3, padding=pad, norm=norm, act=nn.ReLU, bias=bias))
-        block_kw = {"dw_norm": norm_factory(config.dw_norm)} if config.depthwise and config.dw_norm else {}
+        block_kw = {"dw_norm": norm_factory(config.dw_norm, config.norm_eps)} if config.depthwise and config.dw_norm else {}
         self.blocks = nn.Sequential(*(block(c4, padding=pad, norm=norm, bias=bias, dropout=config.dropout, **block_kw)
                                       for _ in range(config.n_blocks)))
         if s <= 2:
@@ -81,6 +87,11 @@ class ResnetGenerator(nn.Module):
         if config.context:
             self.context = ContextEncoder(in_channels=config.in_channels, width=config.context,
                                           n_blocks=config.n_blocks, block_channels=c4)
+
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this."""
+        return self.config.size_multiple
 
     def feature_names(self) -> list[str]:
         """Names of the intermediate features :meth:`forward_features` returns, in order."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mobilegan.models.config import DEFAULT_STUDENT, DiscriminatorConfig, GeneratorConfig
 from mobilegan.models.registry import register_model
+from mobilegan.models.unet_config import UnetConfig
 
 # The mobile family: OMGD-class depthwise ResNets, 8 blocks, using only ops XNNPACK fully
 # delegates and Core ML converts (BatchNorm folds into convs; zero padding; transposed-conv
@@ -119,6 +120,26 @@ def mobile_w025_in() -> GeneratorConfig:
         ngf=64, n_blocks=MOBILE_BLOCKS, width=0.25, depthwise=True, norm="instance_decomposed",
         padding="zero", upsample="bilinear_conv", conv_bias=False,
     )
+
+
+# U-Net teachers (issue 23): the official --netG unet_128 / unet_256 (InstanceNorm, as CycleGAN trains
+# them; pix2pix uses --norm batch) and the TensorFlow CycleGAN tutorial's generator
+# (tensorflow_examples pix2pix.unet_generator(3, norm_type="instancenorm"): conv -> norm -> LeakyReLU,
+# no biases but the last, InstanceNorm with scale and offset).
+@register_model("unet_128", kind="generator", description="pix2pix/CycleGAN U-Net, 7 levels (128 px inputs)")
+def unet_128() -> UnetConfig:
+    return UnetConfig(num_downs=7)
+
+
+@register_model("unet_256", kind="generator", description="pix2pix/CycleGAN U-Net, 8 levels (256 px inputs)")
+def unet_256() -> UnetConfig:
+    return UnetConfig(num_downs=8)
+
+
+@register_model("unet_256_tf", kind="generator",
+                description="TensorFlow CycleGAN tutorial U-Net (pix2pix.unet_generator, instancenorm), 8 levels")
+def unet_256_tf() -> UnetConfig:
+    return UnetConfig(num_downs=8, layout="tf", norm="instance_affine", conv_bias=False, leaky_slope=0.3)
 
 
 @register_model("patchgan_70", kind="discriminator", description="70x70 PatchGAN discriminator (C64-C128-C256-C512)")

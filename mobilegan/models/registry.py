@@ -13,8 +13,10 @@ from mobilegan.errors import ConfigError
 from mobilegan.models.config import DiscriminatorConfig, GeneratorConfig
 from mobilegan.models.discriminator import PatchDiscriminator
 from mobilegan.models.generator import ResnetGenerator
+from mobilegan.models.unet import UnetGenerator
+from mobilegan.models.unet_config import UnetConfig
 
-Config = GeneratorConfig | DiscriminatorConfig
+Config = GeneratorConfig | UnetConfig | DiscriminatorConfig
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def build_model(config: Config) -> nn.Module:
     """Instantiate the module for a config (the inverse of ``model.config``)."""
     if isinstance(config, GeneratorConfig):
         return ResnetGenerator(config)
+    if isinstance(config, UnetConfig):
+        return UnetGenerator(config)
     if isinstance(config, DiscriminatorConfig):
         return PatchDiscriminator(config)
     raise ConfigError(f"not a model config: {type(config).__name__}")
