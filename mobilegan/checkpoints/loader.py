@@ -22,6 +22,7 @@ from mobilegan.checkpoints.foreign_unet import LAYOUT as UNET_LAYOUT
 from mobilegan.checkpoints.foreign_unet import convert_official_unet, is_official_unet
 from mobilegan.checkpoints.native import FORMAT_VERSION, is_native
 from mobilegan.checkpoints.safe_load import read_checkpoint_file
+from mobilegan.checkpoints.tf_loader import TF_LAYOUTS, is_tf_or_keras, load_tf_generator
 from mobilegan.errors import CheckpointError, ConfigError
 from mobilegan.models.config import DiscriminatorConfig, GeneratorConfig, generator_config_from_dict
 from mobilegan.models.unet_config import BATCH_STATS, UnetConfig
@@ -29,7 +30,7 @@ from mobilegan.models.registry import build_model
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = "supported: mobilegan generator checkpoints, " + ", ".join([*LAYOUTS.values(), UNET_DESCRIPTION])
+SUPPORTED = "supported: mobilegan generator checkpoints, " + ", ".join([*LAYOUTS.values(), UNET_DESCRIPTION, *TF_LAYOUTS.values()])
 # Keys under which people nest a generator's state dict in their own files.
 _WRAPPER_KEYS = ("state_dict", "model", "generator", "netG", "G", "G_A", "G_AB", "model_state_dict", "params")
 
@@ -117,6 +118,8 @@ def load_generator_checkpoint(path: str | os.PathLike[str], device: str | torch.
     """
     if batch_stats not in BATCH_STATS:
         raise ConfigError(f"batch_stats must be one of {', '.join(BATCH_STATS)} (got {batch_stats!r})")
+    if is_tf_or_keras(path):
+        return _from_tf_or_keras(path, device)
     path = Path(path)
     obj = _unwrap(read_checkpoint_file(path))
     if is_native(obj):
@@ -145,6 +148,20 @@ def load_generator_checkpoint(path: str | os.PathLike[str], device: str | torch.
         loaded = LoadedGenerator(model=model, config=foreign.config, layout=foreign.layout, meta={}, path=path)
     else:
         raise CheckpointError(f"{path}: not a generator checkpoint: found {describe_content(obj)}; {SUPPORTED}")
+    loaded.model.to(device).eval()
+    return loaded
+
+
+def _from_tf_or_keras(spec: str | os.PathLike[str], device: str | torch.device) -> LoadedGenerator:
+    """TF checkpoints and Keras weight files (``spec`` may end in ``:NAME`` to pick a model of the file).
+
+    A TF BatchNorm U-Net uses its moving statistics, as ``model(x)`` does in TensorFlow (``batch_stats``
+    is for official PyTorch U-Nets)."""
+    foreign = load_tf_generator(spec)
+    model = build_model(foreign.config)
+    _load_strict(model, foreign.state_dict, Path(foreign.file))
+    meta = {"foreign": foreign.info}
+    loaded = LoadedGenerator(model=model, config=foreign.config, layout=foreign.layout, meta=meta, path=Path(str(spec)))
     loaded.model.to(device).eval()
     return loaded
 
