@@ -43,8 +43,16 @@ from pathlib import Path
 # stored as uint16 (y = q / 65535 * 2 - 1, at most 7.7e-6 off TF's float32) to keep the fixture < 2 MB;
 # the 64 px variant (6 downs, the same code with two fewer innermost 512-filter levels) stores float32.
 VARIANTS = {
-    "instancenorm": {"norm_type": "instancenorm", "legacy_keras": False, "downs": 8, "size": 256, "div": 64},
-    "batchnorm_tfkeras2": {"norm_type": "batchnorm", "legacy_keras": True, "downs": 6, "size": 64, "div": 64},
+    "instancenorm": {"kind": "tutorial", "norm_type": "instancenorm", "legacy_keras": False, "downs": 8, "size": 256, "div": 64},
+    "batchnorm_tfkeras2": {"kind": "tutorial", "norm_type": "batchnorm", "legacy_keras": True, "downs": 6, "size": 64, "div": 64},
+    # The keras.io CycleGAN of 2020 (TF 2 + tensorflow-addons, Keras 2): its ResNet generator with
+    # tfa InstanceNormalization (= GroupNormalization(groups=-1), rebuilt here because tensorflow-addons
+    # does not install with TF >= 2.16), the whole CycleGan model saved in TF format with save_weights
+    # (as its ModelCheckpoint did) plus gen_G alone as a Keras 2 weights-only .h5.
+    # ngf 2 and one residual block, 32 px.
+    "keras_io_2020": {"kind": "keras_io_2020", "legacy_keras": True, "size": 32, "ngf": 2, "blocks": 1},
+    # An optimizer saved alone (tf.train.Checkpoint(generator_g_optimizer=...)), tiny model, Keras 3.
+    "optimizer_only": {"kind": "optimizer_only", "legacy_keras": False},
 }
 
 
@@ -158,11 +166,142 @@ def _randomise_norms(np, models, rng) -> None:
                 var.assign(rng.uniform(0.5, 2.0, shape).astype(np.float32))
 
 
+def _keras_io_2020(tf, keras, ngf: int, blocks: int, size: int):
+    """keras.io CycleGAN (2020) get_resnet_generator / get_discriminator / CycleGan, rebuilt."""
+    kernel_init = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+    gamma_init = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+    class ReflectionPadding2D(keras.layers.Layer):
+        def __init__(self, padding=(1, 1), **kwargs):
+            self.padding = tuple(padding)
+            super().__init__(**kwargs)
+
+        def call(self, x, mask=None):
+            pw, ph = self.padding
+            return tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]], mode="REFLECT")
+
+        def get_config(self):
+            return {**super().get_config(), "padding": self.padding}
+
+    class InstanceNormalization(keras.layers.GroupNormalization):  # tfa's definition: one group per channel
+        def __init__(self, **kwargs):
+            kwargs["groups"] = -1
+            super().__init__(**kwargs)
+
+    relu = lambda: keras.layers.Activation("relu")  # noqa: E731
+
+    def conv_norm(x, filters, kernel, strides, padding, transpose=False, act=True):
+        layer = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+        x = layer(filters, kernel, strides=strides, padding=padding, kernel_initializer=kernel_init, use_bias=False)(x)
+        x = InstanceNormalization(gamma_initializer=gamma_init)(x)
+        return relu()(x) if act else x
+
+    def generator(name):
+        inp = keras.layers.Input(shape=(size, size, 3), name=name + "_img_input")
+        x = ReflectionPadding2D(padding=(3, 3))(inp)
+        x = conv_norm(x, ngf, (7, 7), (1, 1), "valid")
+        f = ngf
+        for _ in range(2):
+            f *= 2
+            x = conv_norm(x, f, (3, 3), (2, 2), "same")
+        for _ in range(blocks):
+            y = conv_norm(ReflectionPadding2D()(x), f, (3, 3), (1, 1), "valid")
+            y = conv_norm(ReflectionPadding2D()(y), f, (3, 3), (1, 1), "valid", act=False)
+            x = keras.layers.add([x, y])
+        for _ in range(2):
+            f //= 2
+            x = conv_norm(x, f, (3, 3), (2, 2), "same", transpose=True)
+        x = ReflectionPadding2D(padding=(3, 3))(x)
+        x = keras.layers.Conv2D(3, (7, 7), padding="valid")(x)
+        return keras.models.Model(inp, keras.layers.Activation("tanh")(x), name=name)
+
+    def discriminator(name):
+        inp = keras.layers.Input(shape=(size, size, 3), name=name + "_img_input")
+        x = keras.layers.Conv2D(ngf, (4, 4), strides=(2, 2), padding="same", kernel_initializer=kernel_init)(inp)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        f = ngf
+        for i in range(3):
+            f *= 2
+            x = keras.layers.Conv2D(f, (4, 4), strides=(2, 2) if i < 2 else (1, 1), padding="same",
+                                    kernel_initializer=kernel_init, use_bias=False)(x)
+            x = keras.layers.LeakyReLU(0.2)(InstanceNormalization(gamma_initializer=gamma_init)(x))
+        x = keras.layers.Conv2D(1, (4, 4), strides=(1, 1), padding="same", kernel_initializer=kernel_init)(x)
+        return keras.models.Model(inp, x, name=name)
+
+    class CycleGan(keras.Model):
+        def __init__(self, gen_g, gen_f, disc_x, disc_y):
+            super().__init__()
+            self.gen_G, self.gen_F, self.disc_X, self.disc_Y = gen_g, gen_f, disc_x, disc_y
+
+        def call(self, inputs):
+            return self.gen_G(inputs)
+
+    return generator, discriminator, CycleGan
+
+
+def write_keras_io_2020(out: Path, steps: int, seed: int) -> None:
+    import numpy as np
+    import tensorflow as tf
+    import tf_keras as keras
+
+    settings = VARIANTS["keras_io_2020"]
+    size = settings["size"]
+    tf.keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    generator, discriminator, CycleGan = _keras_io_2020(tf, keras, settings["ngf"], settings["blocks"], size)
+    model = CycleGan(generator("generator_G"), generator("generator_F"), discriminator("discriminator_X"),
+                     discriminator("discriminator_Y"))
+    model.gen_G_optimizer, model.gen_F_optimizer, model.disc_X_optimizer, model.disc_Y_optimizer = (
+        keras.optimizers.Adam(2e-2, beta_1=0.5) for _ in range(4))
+    images = [tf.constant(rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)) for _ in range(2)]
+    opts = (model.gen_G_optimizer, model.gen_F_optimizer, model.disc_X_optimizer, model.disc_Y_optimizer)
+    _train_a_little(tf, keras, (model.gen_G, model.gen_F), (model.disc_X, model.disc_Y), opts, images, steps)
+    _randomise_norms(np, (model.gen_G, model.gen_F, model.disc_X, model.disc_Y), rng)
+    folder = out / "keras_io_2020"
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_weights(str(folder / "cyclegan_checkpoints.001"))  # TF format (no .h5 suffix), as the example
+    model.gen_G.save_weights(str(folder / "gen_G.weights-legacy.h5"))
+    img = np.clip(np.round(rng.uniform(0, 255, (1, size, size, 3))), 0, 255).astype(np.uint8)
+    np.save(folder / "input.npy", img)
+    x = tf.constant(img.astype(np.float32) / np.float32(127.5) - np.float32(1.0))
+    for name, gen in (("g", model.gen_G), ("f", model.gen_F)):
+        np.save(folder / f"output_{name}.npy", gen(x, training=False).numpy().astype(np.float32))
+    meta = {"variant": "keras_io_2020", "ngf": settings["ngf"], "blocks": settings["blocks"], "size": size,
+            "train_steps": steps, "seed": seed, "checkpoint": "cyclegan_checkpoints.001",
+            "tensorflow": tf.__version__, "keras": keras.__version__, "output_encoding": "float32",
+            "input": "input.npy, uint8 NHWC; model input = x / 127.5 - 1 (float32)",
+            "output": "output_g.npy (gen_G) / output_f.npy (gen_F), float32 NHWC, gen(x, training=False)"}
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"keras_io_2020: {folder}", file=sys.stderr)
+
+
+def write_optimizer_only(out: Path, seed: int) -> None:
+    import numpy as np
+    import tensorflow as tf
+    import keras
+
+    tf.keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.layers.Input((8, 8, 3)), keras.layers.Conv2D(2, 4, strides=2, padding="same")])
+    opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    x = tf.constant(np.random.default_rng(seed).uniform(-1, 1, (1, 8, 8, 3)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x) ** 2)
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    folder = out / "optimizer_only"
+    folder.mkdir(parents=True, exist_ok=True)
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator_g_optimizer=opt), str(folder), max_to_keep=5)
+    print(f"optimizer_only: {manager.save()}", file=sys.stderr)
+
+
 def write_variant(out: Path, variant: str, steps: int, seed: int) -> None:
     import numpy as np
     import tensorflow as tf
 
     settings = VARIANTS[variant]
+    if settings["kind"] == "keras_io_2020":
+        return write_keras_io_2020(out, steps, seed)
+    if settings["kind"] == "optimizer_only":
+        return write_optimizer_only(out, seed)
     div, size = settings["div"], settings["size"]
     if settings["legacy_keras"]:
         import tf_keras as keras

@@ -175,3 +175,38 @@ def test_discriminator_is_refused() -> None:
 def test_unknown_model_name() -> None:
     message = _error(f"{FIXTURES / 'instancenorm'}:generator_h")
     assert "no model named 'generator_h'" in message and "generator_f" in message
+
+
+# --- the keras.io CycleGAN of 2020 (tf-keras, tfa InstanceNormalization): TF-format and legacy .h5 -------
+
+KERAS_IO_2020 = FIXTURES / "keras_io_2020"
+
+
+@pytest.mark.parametrize(("spec", "which"), [
+    ("", "g"),  # the folder: its `checkpoint` file names cyclegan_checkpoints.001, gen_G by default
+    ("cyclegan_checkpoints.001:gen_F", "f"),
+    ("cyclegan_checkpoints.001.index:gen_G", "g"),
+    ("gen_G.weights-legacy.h5", "g"),  # Keras 2 save_weights to .h5 (weight names 'conv2d_3/kernel:0')
+])
+def test_keras_io_2020_resnet_matches_keras(spec: str, which: str) -> None:
+    loaded = load_generator_checkpoint(f"{KERAS_IO_2020}/{spec}" if spec else KERAS_IO_2020)
+    assert loaded.layout == "keras_resnet"
+    cfg = loaded.config
+    assert (cfg.ngf, cfg.n_blocks, cfg.norm, cfg.norm_eps, cfg.same_padding) == (2, 1, "instance_affine", 1e-3, "tf")
+    x, ref, tol = _reference(KERAS_IO_2020, which)
+    assert np.abs(_run_nhwc(loaded.model, x) - ref).max() <= tol
+
+
+def test_keras_io_2020_siblings_are_the_other_models() -> None:
+    model = read_tf_checkpoint(KERAS_IO_2020)
+    assert model.name == "gen_G"
+    assert set(model.siblings) == {"gen_F", "disc_X", "disc_Y"}  # optimizers and the root's self-reference left out
+
+
+def test_optimizer_only_checkpoint_is_refused() -> None:
+    message = _error(FIXTURES / "optimizer_only")
+    assert "only optimizer state" in message and "generator_g_optimizer" in message
+
+
+def test_keras_io_discriminator_is_refused() -> None:
+    assert "discriminator, not a generator" in _error(f"{KERAS_IO_2020}/cyclegan_checkpoints.001:disc_Y")

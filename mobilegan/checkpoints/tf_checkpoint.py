@@ -140,7 +140,7 @@ class _Graph:
         """Named sub-models of the root (generators, discriminators), optimizers and counters left out."""
         found: dict[int, str] = {}
         for name, cid in self.children(0):
-            if self.is_variable(cid) or self.is_optimizer(cid) or name in _NOT_LAYERS:
+            if cid == 0 or self.is_variable(cid) or self.is_optimizer(cid) or name in _NOT_LAYERS:
                 continue
             if not self.layer_children(cid):
                 continue
