@@ -221,7 +221,6 @@ class TensorBundle:
                     self.entries[key.decode("utf-8")] = _entry(value)
                 except (ValueError, UnicodeDecodeError, struct.error) as exc:
                     raise CheckpointError(f"{index}: corrupt entry {key[:60]!r} ({exc})") from None
-        self._shards: dict[int, bytes] = {}
         self._check_shards()
 
     def shard_path(self, shard: int) -> Path:
@@ -244,10 +243,14 @@ class TensorBundle:
                     "the checkpoint was not fully written or copied"
                 )
 
-    def _shard(self, shard: int) -> bytes:
-        if shard not in self._shards:
-            self._shards[shard] = self.shard_path(shard).read_bytes()
-        return self._shards[shard]
+    def _read(self, entry: BundleEntry) -> bytes:
+        """Only the entry's bytes: a tutorial checkpoint's shard is mostly optimizer slots we never read."""
+        with self.shard_path(entry.shard).open("rb") as fh:
+            fh.seek(entry.offset)
+            raw = fh.read(entry.size)
+        if len(raw) != entry.size:
+            raise CheckpointError(f"{self.shard_path(entry.shard)}: truncated data shard")
+        return raw
 
     def keys(self) -> list[str]:
         return list(self.entries)
@@ -258,7 +261,7 @@ class TensorBundle:
             raise CheckpointError(f"{self.prefix}: no tensor {key!r} in the checkpoint")
         if entry.sliced:
             raise CheckpointError(f"{self.prefix}: {key!r} is saved in slices (partitioned variables are not supported)")
-        raw = self._shard(entry.shard)[entry.offset : entry.offset + entry.size]
+        raw = self._read(entry)
         if entry.dtype == _DT_BFLOAT16:
             bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
             return bits.view(np.float32).reshape(entry.shape)
@@ -275,7 +278,7 @@ class TensorBundle:
         entry = self.entries.get(key)
         if entry is None or entry.dtype != _DT_STRING:
             raise CheckpointError(f"{self.prefix}: no string tensor {key!r}")
-        raw = self._shard(entry.shard)[entry.offset : entry.offset + entry.size]
+        raw = self._read(entry)
         try:
             length, pos = _varint(raw, 0)
         except ValueError:
