@@ -199,19 +199,19 @@ def measure_candidates(cfg: FrontConfig) -> tuple[list[FrontPoint], dict[str, An
     """Distill, lower and score every candidate; time them all with the teacher; mark the front."""
     from mobilegan.bench.runtimes import set_executorch_threads
     from mobilegan.checkpoints import load_generator
+    from mobilegan.checkpoints.tf_loader import checkpoint_sha256
     from mobilegan.demo.photos import build_demo_data
     from mobilegan.distill.evaluate import generate, load_folder
     from mobilegan.export.executorch import run_pte
     from mobilegan.export.images import select_images
     from mobilegan.profile import profile_model
-    from mobilegan.utils.hashing import sha256_file
 
     set_executorch_threads(cfg.threads)  # before any program is loaded or run (DESIGN.md section 3)
     data = build_demo_data(cfg.data_root or cfg.work_dir / "demo-data")
     held = load_folder(data.test_a, cfg.size, name="held-out")  # (N, 3, S, S) in [-1, 1]
     calib = select_images(calib_data=data.train_a, meta={}, size=(cfg.size, cfg.size)).calib  # [0, 1]
     teacher = load_generator(cfg.teacher).eval()
-    teacher_sha = sha256_file(cfg.teacher)
+    teacher_sha = checkpoint_sha256(cfg.teacher)
     teacher_out = generate(teacher, held)
     points: list[FrontPoint] = []
     ptes: dict[str, Path] = {}

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from mobilegan.checkpoints import load_generator_checkpoint
+from mobilegan.checkpoints.tf_checkpoint import split_selector
+from mobilegan.checkpoints.tf_loader import checkpoint_sha256, is_tf_or_keras
 from mobilegan.profile import check_side
 from mobilegan.errors import MobileganError
 from mobilegan.export.images import CALIB_IMAGES, select_images
@@ -32,7 +34,6 @@ from mobilegan.models.registry import get_config, list_models
 from mobilegan.profile import profile_model
 from mobilegan.runs import latest_student
 from mobilegan.utils.atomic import atomic_path, pid_marker, sweep_stale_temporaries
-from mobilegan.utils.hashing import sha256_file
 from mobilegan.utils.sizes import image_size_problem
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def resolve_checkpoint(checkpoint: str | os.PathLike[str] | None) -> Path:
     """The given checkpoint, or the student recorded by the last ``mobilegan distill`` here."""
     if checkpoint is not None:
         path = Path(checkpoint)
-        if not path.is_file():
+        if not path.is_file() and not is_tf_or_keras(checkpoint):  # TF checkpoints: folders, prefixes, PATH:NAME
             raise MobileganError(f"{path}: no such checkpoint file")
         return path
     latest = latest_student()
@@ -60,7 +61,8 @@ def model_name(config: Any, path: Path) -> str:
     for name in list_models("generator"):
         if get_config(name) == config:
             return name
-    return path.stem
+    file, picked = split_selector(path)  # a TF/Keras PATH:NAME picks one model of a file
+    return f"{file.stem}_{picked}" if picked else path.stem
 
 
 def _check_args(size: int, quantize: str | None) -> None:
@@ -187,7 +189,7 @@ def export_model(
         selftest = write_selftest(staging, images.test, expected)
         prof = profile_model(generator, size)
         card = ModelCard(
-            name=name, source={"checkpoint": str(path), "sha256": sha256_file(path), "layout": loaded.layout,
+            name=name, source={"checkpoint": str(path), "sha256": checkpoint_sha256(path), "layout": loaded.layout,
                                "images": images.source},
             config=loaded.config.to_dict(), params=prof.params, macs=prof.macs, macs_compat=prof.macs_compat,
             size=hw, artifacts=tuple(artifacts), selftest=selftest,

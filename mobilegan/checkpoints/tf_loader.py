@@ -15,7 +15,9 @@ take NCHW in the same range, so only the axis order changes (once, at the model 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ import torch
 
 from mobilegan.checkpoints.foreign_tree import ForeignModel
 from mobilegan.checkpoints.keras_weights import is_keras_path, read_keras_file
-from mobilegan.checkpoints.tf_checkpoint import looks_like_tf_checkpoint, read_tf_checkpoint, split_selector
+from mobilegan.checkpoints.tf_checkpoint import looks_like_tf_checkpoint, read_tf_checkpoint, resolve_prefix, split_selector
 from mobilegan.checkpoints.tf_map import (
     is_keras_resnet,
     is_tf_unet,
@@ -35,6 +37,7 @@ from mobilegan.checkpoints.tf_map import (
 from mobilegan.errors import CheckpointError
 from mobilegan.models.config import GeneratorConfig
 from mobilegan.models.unet_config import UnetConfig
+from mobilegan.utils.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,27 @@ def is_tf_or_keras(spec: str | Path) -> bool:
     """Whether ``spec`` (a path, maybe with ``:NAME``) names a TF checkpoint or a Keras weights file."""
     path, _ = split_selector(spec)
     return is_keras_path(path) or looks_like_tf_checkpoint(path)
+
+
+def source_files(spec: str | Path) -> list[Path]:
+    """The files a TF/Keras ``spec`` reads: a Keras file, or one bundle's ``.index`` and ``.data-*`` shards."""
+    path, _ = split_selector(spec)
+    if is_keras_path(path):
+        return [path]
+    prefix = resolve_prefix(path)
+    return [Path(f"{prefix}.index"), *sorted(prefix.parent.glob(f"{prefix.name}.data-*"))]
+
+
+def checkpoint_sha256(spec: str | os.PathLike[str]) -> str:
+    """sha256 of what a generator spec loads: the file itself, or (TF/Keras) the files read plus the ``:NAME`` picked."""
+    if not is_tf_or_keras(spec):
+        return sha256_file(spec)
+    digest = hashlib.sha256()
+    digest.update((split_selector(spec)[1] or "").encode())
+    for file in source_files(spec):
+        digest.update(file.name.encode())
+        digest.update(bytes.fromhex(sha256_file(file)))
+    return digest.hexdigest()
 
 
 def read_foreign_model(spec: str | Path) -> ForeignModel:
