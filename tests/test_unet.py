@@ -73,6 +73,20 @@ def test_official_unet_loads_bit_exactly(tmp_path: Path, norm: str, levels: int,
         assert torch.equal(ours, _official_test_output(ref, x, eval_mode=eval_mode)), (norm, stats)
 
 
+@pytest.mark.parametrize("norm", ["instance", "batch", "none"])
+def test_written_official_unets_load_into_the_official_network(norm: str) -> None:
+    from mobilegan.checkpoints.foreign_write import to_foreign_state_dict
+    from mobilegan.checkpoints.foreign_unet import convert_official_unet
+
+    ref = _reference(norm, levels=6)
+    ours = UnetGenerator(convert_official_unet(ref.state_dict(), batch_stats="running").config)
+    ours.load_state_dict(convert_official_unet(ref.state_dict(), batch_stats="running").state_dict)
+    written = to_foreign_state_dict(ours, "official")
+    assert set(written) == set(ref.state_dict())
+    for key, value in ref.state_dict().items():
+        assert torch.equal(written[key], value), key
+
+
 def test_batchnorm_unet_defaults_to_what_official_test_py_shows(tmp_path: Path) -> None:
     """Without --eval the official test.py normalises each image with its own statistics; with stored
     statistics the picture differs, so the default matters."""
