@@ -141,7 +141,7 @@ def sweep_presets(cfg: BenchConfig, names: list[str] | None = None) -> list[dict
     """Eager latency vs MACs for registry generator presets (same threads, interleaved)."""
     from mobilegan.models import create_model, list_models
 
-    names = names or list_models("generator")
+    names = names or list_models("generator", arch="resnet")
     threads = cfg.threads[0]
     models = {n: create_model(n).eval() for n in names}
     calls = {n: eager_call(m, (cfg.size, cfg.size), threads) for n, m in models.items()}

@@ -77,8 +77,9 @@ def main() -> None:
     blocks = [np.asarray(Image.open(f).convert("RGB")) for f in list_images(data.train_a)]
     targets = [style(b) for b in blocks]
     upsample = "transpose" if args.layout == "official" else "nearest_conv"
-    model = init_model(create_model(args.generator, ngf=args.ngf, norm="instance", padding="reflect",
-                                    upsample=upsample))
+    switches = {"norm": "instance"} if "unet" in args.generator else {"norm": "instance", "padding": "reflect",
+                                                                       "upsample": upsample}
+    model = init_model(create_model(args.generator, ngf=args.ngf, **switches))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, 2.0 * (1 - s / args.steps)))
     start = time.perf_counter()

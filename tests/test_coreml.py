@@ -60,7 +60,7 @@ def interpreter_max_abs(path: Path, model: torch.nn.Module) -> tuple[float, dict
     return float(np.abs(got - want).max() / 255.0), interp.op_types()
 
 
-@pytest.mark.parametrize("name", list_models("generator"))
+@pytest.mark.parametrize("name", list_models("generator", arch="resnet"))  # U-Net: tests/test_unet.py
 def test_every_preset_fp32_matches_eager(name: str, tmp_path: Path) -> None:
     # Two residual blocks instead of 6-9: the same op types and parameters per layer, and
     # conversion time grows with depth (the full default student runs in the fp16 tests below).

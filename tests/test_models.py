@@ -19,7 +19,7 @@ from mobilegan.models import (
 )
 from mobilegan.profile import count_params
 
-GENERATORS = list_models("generator")
+GENERATORS = list_models("generator", arch="resnet")  # U-Net presets: tests/test_unet.py
 SIZE = 32
 
 

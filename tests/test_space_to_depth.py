@@ -24,7 +24,7 @@ from mobilegan.errors import ConfigError
 from mobilegan.models import GeneratorConfig, build_model, create_model, get_config, list_models
 from mobilegan.profile import profile_model, receptive_field
 
-S2D = [n for n in list_models("generator") if get_config(n).space_to_depth > 1]
+S2D = [n for n in list_models("generator", arch="resnet") if get_config(n).space_to_depth > 1]
 # Local ones: every output pixel depends on a window of the input only. The students for InstanceNorm
 # teachers also read the whole image (context branch, per-image norms): tests/test_context_student.py.
 LOCAL_S2D = [n for n in S2D if not get_config(n).context and get_config(n).norm == "batch" and not get_config(n).dw_norm]

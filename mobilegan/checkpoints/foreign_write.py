@@ -5,6 +5,7 @@ the paper's layout (no space-to-depth, reflection padding, InstanceNorm or Batch
 plain state dict of the official ``ResnetGenerator`` (``latest_net_G_A.pth``) or of PyTorch-GAN's
 ``GeneratorResNet`` (``G_AB_<epoch>.pth``). Used to make realistic foreign teachers for tests and
 benchmarks (the teachers users bring), and by anyone moving a mobilegan teacher back to those repos.
+Official-layout U-Nets (``UnetGenerator``) are written as the official ``UnetGenerator`` would save them.
 
 Sequential indices, with ``n`` residual blocks (pad / norm / ReLU entries hold no keys):
 official: stem 1, down 4 and 7, blocks 10..9+n (``conv_block.1`` / ``.5``), transposed convs
@@ -18,6 +19,7 @@ import torch
 
 from mobilegan.errors import ConfigError
 from mobilegan.models.generator import ResnetGenerator
+from mobilegan.models.unet import UnetGenerator
 
 FOREIGN_LAYOUTS = ("official", "pytorch_gan")
 
@@ -33,8 +35,31 @@ def _copy(out: dict[str, torch.Tensor], state: dict[str, torch.Tensor], ours: st
                 out[f"{norm_at}.{key.rsplit('.', 1)[-1]}"] = value.detach().clone()
 
 
-def to_foreign_state_dict(model: ResnetGenerator, layout: str) -> dict[str, torch.Tensor]:
+def _unet_official(model: UnetGenerator) -> dict[str, torch.Tensor]:
+    """The official ``UnetGenerator`` state dict (see :mod:`mobilegan.checkpoints.foreign_unet` for the
+    key paths): level 1 at ``model.model.``, level L at ``model.model.1.model.`` + ``3.model.`` * (L - 2)."""
+    c = model.config
+    if c.layout != "official" or c.norm not in ("instance", "batch", "none"):
+        raise ConfigError("only official-layout U-Nets (InstanceNorm, BatchNorm or no norm) can be written as official")
+    n, state = c.num_downs, model.state_dict()
+    out: dict[str, torch.Tensor] = {}
+    for level in range(1, n + 1):
+        prefix = "model.model." if level == 1 else "model.model.1.model." + "3.model." * (level - 2)
+        where = ({"downs": 0, "ups": 3} if level == 1 else {"downs": 1, "ups": 3} if level == n
+                 else {"downs": 1, "ups": 5})
+        for part, idx in where.items():
+            ours = f"{part}.{level - 1}"
+            _copy(out, state, ours, f"{prefix}{idx}",
+                  f"{prefix}{idx + 1}" if c.norm == "batch" and f"{ours}.norm.weight" in state else None)
+    return out
+
+
+def to_foreign_state_dict(model: ResnetGenerator | UnetGenerator, layout: str) -> dict[str, torch.Tensor]:
     """The state dict ``layout``'s code would have saved for ``model`` (see the module docstring)."""
+    if isinstance(model, UnetGenerator):
+        if layout != "official":
+            raise ConfigError("U-Nets can be written in the official layout only")
+        return _unet_official(model)
     c = model.config
     if layout not in FOREIGN_LAYOUTS:
         raise ConfigError(f"unknown layout {layout!r}; choose one of {', '.join(FOREIGN_LAYOUTS)}")

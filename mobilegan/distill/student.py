@@ -73,7 +73,9 @@ def choose_student(
         raise ConfigError(f"--student {name}: not a generator preset")
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     base = get_config(name, **overrides)
-    assert isinstance(base, GeneratorConfig)
+    if not isinstance(base, GeneratorConfig):
+        raise ConfigError(f"--student {name}: a {getattr(base, 'arch', 'other')} teacher preset; students are "
+                          "ResNet-family presets (mobile_*)")
     if target_macs is None:
         config, reason = base, "as configured"
     else:

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from mobilegan.inference.instance_stats import frozen_stats, tiled_image_stats, whole_image_stats
 from mobilegan.models.context import CONTEXT_SIDE
-from mobilegan.models.layers import InstanceNormDecomposed
+from mobilegan.models.layers import GroupNormOne, InstanceNormDecomposed
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +206,11 @@ def translate_tensor(
     multiple = getattr(model, "size_multiple", MULTIPLE)
     padded, (h, w) = pad_to_multiple(x, multiple)
     forward = _forward_with_context(model, padded)
-    # A U-Net (sides multiples of 2**levels) sees the whole image at its innermost level: no tile
-    # computes what the whole image does, so it always runs whole.
-    if cfg is None or max(padded.shape[-2:]) <= cfg.tile or multiple > MULTIPLE:
+    # A U-Net (sides multiples of 2**levels) sees the whole image at its innermost level, and a
+    # one-group GroupNorm mixes all channels' statistics: no tile computes what the whole image does,
+    # so they always run whole.
+    whole_only = multiple > MULTIPLE or any(isinstance(m, GroupNormOne) for m in model.modules())
+    if cfg is None or max(padded.shape[-2:]) <= cfg.tile or whole_only:
         return forward(padded)[..., :h, :w]
     if receptive_field is None:
         from mobilegan.profile import receptive_field as measure

@@ -73,11 +73,15 @@ class GroupNormOne(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(num_features))
         self.bias = nn.Parameter(torch.zeros(num_features))
+        # The mean over channels as a 1x1 conv: XNNPACK takes means over H and W only.
+        self.register_buffer("channel_mean", torch.full((1, num_features, 1, 1), 1.0 / num_features), persistent=False)
+
+    def _mean(self, t: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, 1, 1, 1)
+        return F.conv2d(t.mean(dim=(2, 3), keepdim=True), self.channel_mean)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)  # (B, 1, 1, 1)
-        centred = x - mean
-        var = (centred * centred).mean(dim=(1, 2, 3), keepdim=True)
+        centred = x - self._mean(x)
+        var = self._mean(centred * centred)
         return centred * torch.rsqrt(var + self.eps) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
     def extra_repr(self) -> str:

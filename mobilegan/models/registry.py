@@ -42,9 +42,13 @@ def register_model(name: str, *, kind: str, description: str) -> Callable[[Calla
     return wrap
 
 
-def list_models(kind: str | None = None) -> list[str]:
-    """Registered preset names, optionally only ``"generator"`` or ``"discriminator"`` ones."""
-    return sorted(n for n, e in _REGISTRY.items() if kind is None or e.kind == kind)
+def list_models(kind: str | None = None, *, arch: str | None = None) -> list[str]:
+    """Registered preset names, optionally only ``"generator"`` or ``"discriminator"`` ones, and only
+    generators of one family: ``arch="resnet"`` (the paper's teachers and every student) or ``"unet"``."""
+    names = sorted(n for n, e in _REGISTRY.items() if kind is None or e.kind == kind)
+    if arch is not None:
+        names = [n for n in names if getattr(_REGISTRY[n].default_config(), "arch", "resnet") == arch]
+    return names
 
 
 def get_entry(name: str) -> ModelEntry:
