@@ -53,6 +53,10 @@ VARIANTS = {
     "keras_io_2020": {"kind": "keras_io_2020", "legacy_keras": True, "size": 32, "ngf": 2, "blocks": 1},
     # An optimizer saved alone (tf.train.Checkpoint(generator_g_optimizer=...)), tiny model, Keras 3.
     "optimizer_only": {"kind": "optimizer_only", "legacy_keras": False},
+    # The tutorial at full width (54.4 M parameters per generator, a 1.37 GB bundle): for BENCHMARKS.md,
+    # never committed, only written when asked for (--variant tutorial_full).
+    "tutorial_full": {"kind": "tutorial", "norm_type": "instancenorm", "legacy_keras": False, "downs": 8, "size": 256,
+                      "div": 1, "explicit": True},
 }
 
 
@@ -363,7 +367,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=23)
     args = parser.parse_args()
-    for variant in args.variant or sorted(VARIANTS):
+    for variant in args.variant or sorted(v for v in VARIANTS if not VARIANTS[v].get("explicit")):
         if VARIANTS[variant]["legacy_keras"] and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
             # tf-keras must be chosen before TensorFlow is first imported: one child process per variant.
             cmd = [sys.executable, __file__, "--out", str(args.out), "--variant", variant,
