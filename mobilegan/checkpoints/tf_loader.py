@@ -66,6 +66,12 @@ def is_tf_or_keras(spec: str | Path) -> bool:
     return is_keras_path(path) or looks_like_tf_checkpoint(path)
 
 
+def checkpoint_exists(spec: str | os.PathLike[str]) -> bool:
+    """Whether a generator spec names something on disk: a file, or a TF checkpoint (folder, prefix, ``PATH:NAME``)."""
+    path, _ = split_selector(os.fspath(spec))
+    return path.exists() or looks_like_tf_checkpoint(path)
+
+
 def source_files(spec: str | Path) -> list[Path]:
     """The files a TF/Keras ``spec`` reads: a Keras file, or one bundle's ``.index`` and ``.data-*`` shards."""
     path, _ = split_selector(spec)

@@ -167,11 +167,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_inputs(cfg: DistillConfig) -> None:
     """Fail before creating any run folder when an input path is wrong."""
+    from mobilegan.checkpoints.tf_loader import checkpoint_exists
     from mobilegan.errors import MobileganError
 
     for flag, path in (("--teacher", cfg.teacher), ("--data-a", cfg.data_a), ("--data-b", cfg.data_b),
                        ("--eval-data", cfg.eval_data), ("--fid-real", cfg.fid_real)):
-        if path is not None and not Path(path).exists():
+        if path is not None and not (checkpoint_exists(path) if flag == "--teacher" else Path(path).exists()):
             raise MobileganError(f"{flag} {path}: no such file or folder")
 
 

@@ -31,13 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mobilegan.distill.evaluate import evaluate_checkpoints, format_report
+    from mobilegan.checkpoints.tf_loader import checkpoint_exists
     from mobilegan.errors import MobileganError
     from mobilegan.runs import new_run_dir
     from mobilegan.train import resolve_device
 
     for flag, value in (("--teacher", args.teacher), ("--student", args.student), ("--data", args.data),
                         ("--fid-real", args.fid_real), ("--inception-weights", args.inception_weights)):
-        if value is not None and not Path(value).exists():
+        if value is not None and not (checkpoint_exists(value) if flag == "--teacher" else Path(value).exists()):
             raise MobileganError(f"{flag} {value}: no such file or folder")
     device = resolve_device(args.device)
     out_dir = Path(args.out) if args.out else new_run_dir("eval")

@@ -42,8 +42,10 @@ def warm_start_blockers(student: ResnetGenerator, teacher: nn.Module) -> list[st
         problems.append("space-to-depth entry and head have no teacher counterpart")
     if s.upsample != t.upsample:
         problems.append(f"upsampling differs ({s.upsample} vs teacher {t.upsample})")
-    if _NORM_FAMILY[s.norm] != _NORM_FAMILY[t.norm]:
+    if _NORM_FAMILY.get(s.norm, s.norm) != _NORM_FAMILY.get(t.norm, t.norm):  # Keras norms (group1, ...) have no student kin
         problems.append(f"norm differs ({s.norm} vs teacher {t.norm})")
+    if s.same_padding != t.same_padding:
+        problems.append(f"padding convention differs ({s.same_padding} vs teacher {t.same_padding})")
     if (s.in_channels, s.out_channels) != (t.in_channels, t.out_channels):
         problems.append("image channels differ")
     if not problems and any(s.channels(m) > t.channels(m) for m in (1, 2, 4)):

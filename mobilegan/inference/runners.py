@@ -36,8 +36,10 @@ class EagerRunner:
 
 def open_runner(model: str | os.PathLike[str], *, device: str = "cpu") -> Runner:
     """A runner for a checkpoint, ``.pte``, ``.onnx`` or (macOS) ``.mlpackage``."""
+    from mobilegan.checkpoints.tf_loader import checkpoint_exists
+
     path = Path(model)
-    if not path.exists():
+    if not checkpoint_exists(model):  # TF checkpoints: folders, ckpt-N prefixes, PATH:NAME
         raise MobileganError(f"{path}: no such model file")
     suffix = path.suffix.lower()
     if suffix in (".pte", ".onnx", ".mlpackage"):
