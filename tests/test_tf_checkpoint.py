@@ -210,3 +210,27 @@ def test_optimizer_only_checkpoint_is_refused() -> None:
 
 def test_keras_io_discriminator_is_refused() -> None:
     assert "discriminator, not a generator" in _error(f"{KERAS_IO_2020}/cyclegan_checkpoints.001:disc_Y")
+
+
+# --- the spec a user types, through the CLI and the helpers downstream code uses ---------------------
+
+
+def test_profile_cli_takes_a_tf_spec_and_prints_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from mobilegan.cli.main import main
+
+    assert main(["profile", f"{FIXTURES / 'instancenorm'}/ckpt-3:generator_f", "--size", "256"]) == 0
+    assert "tf_unet layout" in capsys.readouterr().out
+    assert main(["profile", str(FIXTURES / "optimizer_only")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "only optimizer state" in err[0]
+
+
+def test_spec_helpers() -> None:
+    from mobilegan.checkpoints.tf_loader import checkpoint_exists, checkpoint_sha256, source_files
+
+    folder = FIXTURES / "instancenorm"
+    assert checkpoint_exists(f"{folder}/ckpt-3:generator_f") and checkpoint_exists(folder / "ckpt-3")
+    assert not checkpoint_exists(folder / "ckpt-4")
+    assert [p.name for p in source_files(folder)] == ["ckpt-3.index", "ckpt-3.data-00000-of-00001"]
+    assert checkpoint_sha256(folder) == checkpoint_sha256(folder / "ckpt-3.index")  # both read ckpt-3, generator_g
+    assert checkpoint_sha256(f"{folder}:generator_f") != checkpoint_sha256(folder)
