@@ -48,7 +48,7 @@ VARIANTS = {
     # The keras.io CycleGAN of 2020 (TF 2 + tensorflow-addons, Keras 2): its ResNet generator with
     # tfa InstanceNormalization (= GroupNormalization(groups=-1), rebuilt here because tensorflow-addons
     # does not install with TF >= 2.16), the whole CycleGan model saved in TF format with save_weights
-    # (as its ModelCheckpoint did) plus gen_G alone as a Keras 2 weights-only .h5.
+    # (as its ModelCheckpoint did) plus gen_G alone as a Keras 2 weights-only .h5 and in TF format.
     # ngf 2 and one residual block, 32 px.
     "keras_io_2020": {"kind": "keras_io_2020", "legacy_keras": True, "size": 32, "ngf": 2, "blocks": 1},
     # An optimizer saved alone (tf.train.Checkpoint(generator_g_optimizer=...)), tiny model, Keras 3.
@@ -265,6 +265,8 @@ def write_keras_io_2020(out: Path, steps: int, seed: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(folder / "cyclegan_checkpoints.001"))  # TF format (no .h5 suffix), as the example
     model.gen_G.save_weights(str(folder / "gen_G.weights-legacy.h5"))
+    model.gen_G.save_weights(str(folder / "gen_G_alone" / "gen_G"))  # TF format, the generator as the root (own folder:
+    # save_weights rewrites the folder's `checkpoint` file)
     img = np.clip(np.round(rng.uniform(0, 255, (1, size, size, 3))), 0, 255).astype(np.uint8)
     np.save(folder / "input.npy", img)
     x = tf.constant(img.astype(np.float32) / np.float32(127.5) - np.float32(1.0))

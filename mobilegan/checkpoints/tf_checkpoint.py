@@ -13,6 +13,7 @@ The model's layers are found by walking the checkpoint's object graph, which bot
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ def _latest_in_folder(folder: Path) -> Path:
     if state.is_file():
         match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', state.read_text(errors="replace"), re.M)
         if match:
-            named = Path(match.group(1).encode("utf-8").decode("unicode_escape"))
+            # A text-format proto string: C escapes (\\ooo for non-ASCII bytes).
+            named = Path(codecs.escape_decode(match.group(1).encode("utf-8"))[0].decode("utf-8", "replace"))
             for candidate in (named if named.is_absolute() else folder / named, folder / named.name):
                 if Path(f"{candidate}.index").exists() or any(candidate.parent.glob(f"{candidate.name}.data-*")):
                     return candidate
