@@ -49,11 +49,13 @@ class _Item:
 
 
 def _checkpoint_items(path: Path, cfg: BenchConfig, *, teacher: bool) -> list[_Item]:
+    from mobilegan.checkpoints.tf_loader import checkpoint_bytes
+
     loaded = load_generator_checkpoint(path)
     prof = profile_model(loaded.model, cfg.size)
     name = ("teacher:" if teacher else "") + path.stem
     row = Row(model=name, runtime=RUNTIME_NAMES["eager"], precision="fp32", threads=0, size=cfg.size,
-              median_ms=0, p10_ms=0, p90_ms=0, runs=0, bytes=path.stat().st_size, params=prof.params,
+              median_ms=0, p10_ms=0, p90_ms=0, runs=0, bytes=checkpoint_bytes(path), params=prof.params,
               macs=prof.macs, macs_compat=prof.macs_compat)
     model = loaded.model
     return [_Item(f"eager:{path}", row, lambda t, m=model: eager_call(m, (cfg.size, cfg.size), t), teacher)]
@@ -85,15 +87,17 @@ def _export_items(folder: Path, cfg: BenchConfig) -> list[_Item]:
 
 
 def collect_items(specs: list[str | os.PathLike[str]], cfg: BenchConfig, teacher: str | None) -> list[_Item]:
+    from mobilegan.checkpoints.tf_loader import checkpoint_exists
+
     items: list[_Item] = []
     for spec in specs:
         path = Path(spec)
-        if path.is_dir():
-            if not (path / "model.json").is_file():
-                raise MobileganError(f"{path}: no model.json (pass an export folder or a checkpoint)")
+        if path.is_dir() and (path / "model.json").is_file():
             items += _export_items(path, cfg)
-        elif path.is_file():
+        elif path.is_file() or checkpoint_exists(spec):  # TF checkpoints: folders, ckpt-N, PATH:NAME
             items += _checkpoint_items(path, cfg, teacher=False)
+        elif path.is_dir():
+            raise MobileganError(f"{path}: no model.json (pass an export folder or a checkpoint)")
         else:
             raise MobileganError(f"{path}: no such file or folder")
     if teacher:

@@ -81,6 +81,13 @@ def source_files(spec: str | Path) -> list[Path]:
     return [Path(f"{prefix}.index"), *sorted(prefix.parent.glob(f"{prefix.name}.data-*"))]
 
 
+def checkpoint_bytes(spec: str | os.PathLike[str]) -> int:
+    """Bytes on disk of what a generator spec loads (all of a TF bundle's files; the file otherwise)."""
+    if not is_tf_or_keras(spec):
+        return Path(spec).stat().st_size
+    return sum(file.stat().st_size for file in source_files(spec))
+
+
 def checkpoint_sha256(spec: str | os.PathLike[str]) -> str:
     """sha256 of what a generator spec loads: the file itself, or (TF/Keras) the files read plus the ``:NAME`` picked."""
     if not is_tf_or_keras(spec):
