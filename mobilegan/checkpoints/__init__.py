@@ -9,6 +9,7 @@ from mobilegan.checkpoints.loader import (
 )
 from mobilegan.checkpoints.native import save_discriminator, save_generator, save_model
 from mobilegan.checkpoints.safe_load import read_checkpoint_file
+from mobilegan.checkpoints.tf_loader import load_tf_generator
 
 __all__ = [
     "LAYOUTS",
@@ -17,6 +18,7 @@ __all__ = [
     "load_discriminator",
     "load_generator",
     "load_generator_checkpoint",
+    "load_tf_generator",
     "read_checkpoint_file",
     "save_discriminator",
     "save_generator",
