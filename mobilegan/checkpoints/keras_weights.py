@@ -214,8 +214,11 @@ def read_keras_file(spec: str | Path) -> ForeignModel:
                 blob = archive.read("model.weights.h5")
         except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as exc:
             raise CheckpointError(f"{path}: not a readable .keras archive ({exc})") from None
-        with h5py.File(io.BytesIO(blob), "r") as h5:
-            return _read_k3(h5, path, selector, "keras_zip", config)
+        try:
+            with h5py.File(io.BytesIO(blob), "r") as h5:
+                return _read_k3(h5, path, selector, "keras_zip", config if isinstance(config, dict) else None)
+        except (KeyError, ValueError, TypeError, OSError) as exc:
+            raise CheckpointError(f"{path}: unexpected .keras content ({str(exc)[:120]})") from None
     try:
         h5 = h5py.File(path, "r")
     except OSError as exc:
@@ -226,5 +229,5 @@ def read_keras_file(spec: str | Path) -> ForeignModel:
             if legacy:
                 return _read_legacy(h5, path, selector)
             return _read_k3(h5, path, selector, "keras_weights_h5", None)
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, OSError, AttributeError) as exc:
             raise CheckpointError(f"{path}: unexpected Keras file layout ({str(exc)[:120]})") from None

@@ -170,7 +170,13 @@ def read_tf_checkpoint(spec: str | Path) -> ForeignModel:
             f"{prefix}: a name-based (TF1 / Estimator) checkpoint without an object graph; "
             "only object-based checkpoints (tf.train.Checkpoint, Keras save_weights) are supported"
         )
-    graph = _Graph(bundle, nodes)
+    try:
+        return _pick(_Graph(bundle, nodes), prefix, selector)
+    except (IndexError, KeyError, RecursionError) as exc:  # node ids or nesting a real checkpoint never has
+        raise CheckpointError(f"{prefix}: corrupt object graph ({type(exc).__name__})") from None
+
+
+def _pick(graph: _Graph, prefix: Path, selector: str | None) -> ForeignModel:
     models = graph.models()
     top_names = [name for name, _ in graph.children(0)]
     if not models:

@@ -28,6 +28,7 @@ from mobilegan.checkpoints.foreign_tree import ForeignModel
 from mobilegan.checkpoints.keras_weights import is_keras_path, read_keras_file
 from mobilegan.checkpoints.tf_checkpoint import looks_like_tf_checkpoint, read_tf_checkpoint, resolve_prefix, split_selector
 from mobilegan.checkpoints.tf_map import (
+    Mapped,
     is_keras_resnet,
     is_tf_unet,
     looks_like_discriminator,
@@ -114,19 +115,10 @@ def _where(model: ForeignModel) -> str:
 def load_tf_generator(spec: str | Path) -> TfGenerator:
     """Read and map a TF/Keras generator; raises :class:`CheckpointError` with one line otherwise."""
     model = read_foreign_model(spec)
-    if is_tf_unet(model):
-        mapped = map_tf_unet(model)
-    elif is_keras_resnet(model):
-        mapped = map_keras_resnet(model)
-    elif looks_like_discriminator(model):
-        others = f"; other models in the file: {', '.join(model.siblings)}" if model.siblings else ""
-        raise CheckpointError(f"{_where(model)}: a PatchGAN discriminator, not a generator{others}")
-    else:
-        kinds = sorted({layer.kind or layer.name for layer in model.root.weighted()})[:6]
-        raise CheckpointError(
-            f"{_where(model)}: not a supported generator (layers: {', '.join(kinds) or 'none'}); supported: "
-            + "; ".join(TF_LAYOUTS.values())
-        )
+    try:
+        mapped = _map(model)
+    except (ValueError, IndexError, KeyError, TypeError, StopIteration) as exc:  # shapes no real file has
+        raise CheckpointError(f"{_where(model)}: unexpected weights for its layout ({type(exc).__name__}: {str(exc)[:100]})") from None
     for note in mapped.notes:
         log.info("%s: %s", _where(model), note)
     if model.siblings:
@@ -137,3 +129,18 @@ def load_tf_generator(spec: str | Path) -> TfGenerator:
             "input_range": [-1.0, 1.0], "output_range": [-1.0, 1.0], "notes": list(mapped.notes)}
     return TfGenerator(layout=mapped.layout, config=mapped.config, state_dict=mapped.state_dict, source=model.source,
                        file=model.path, name=model.name, siblings=model.siblings, notes=tuple(mapped.notes), info=info)
+
+
+def _map(model: ForeignModel) -> Mapped:
+    if is_tf_unet(model):
+        return map_tf_unet(model)
+    if is_keras_resnet(model):
+        return map_keras_resnet(model)
+    if looks_like_discriminator(model):
+        others = f"; other models in the file: {', '.join(model.siblings)}" if model.siblings else ""
+        raise CheckpointError(f"{_where(model)}: a PatchGAN discriminator, not a generator{others}")
+    kinds = sorted({layer.kind or layer.name for layer in model.root.weighted()})[:6]
+    raise CheckpointError(
+        f"{_where(model)}: not a supported generator (layers: {', '.join(kinds) or 'none'}); supported: "
+        + "; ".join(TF_LAYOUTS.values())
+    )
