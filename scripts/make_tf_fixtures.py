@@ -265,6 +265,17 @@ def write_keras_io_2020(out: Path, steps: int, seed: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(folder / "cyclegan_checkpoints.001"))  # TF format (no .h5 suffix), as the example
     model.gen_G.save_weights(str(folder / "gen_G.weights-legacy.h5"))
+    # ModelCheckpoint(filepath) without save_weights_only, as the 2020 example: a SavedModel folder. Only
+    # its variables/ bundle is kept (mobilegan never reads the 1.4 MB graph in saved_model.pb).
+    # (A container without the optimizer attributes, to keep the fixture small: same four models.)
+    bare = CycleGan(model.gen_G, model.gen_F, model.disc_X, model.disc_Y)
+    bare(images[0], training=False)  # a SavedModel needs the container's own forward pass traced once
+    saver = keras.callbacks.ModelCheckpoint(filepath=str(folder / "saved_model" / "cyclegan_checkpoints.{epoch:03d}"))
+    saver.set_model(bare)
+    saver.on_epoch_end(0)
+    for leftover in (folder / "saved_model" / "cyclegan_checkpoints.001").iterdir():
+        if leftover.is_file():
+            leftover.unlink()
     model.gen_G.save_weights(str(folder / "gen_G_alone" / "gen_G"))  # TF format, the generator as the root (own folder:
     # save_weights rewrites the folder's `checkpoint` file)
     img = np.clip(np.round(rng.uniform(0, 255, (1, size, size, 3))), 0, 255).astype(np.uint8)

@@ -188,6 +188,7 @@ KERAS_IO_2020 = FIXTURES / "keras_io_2020"
     ("cyclegan_checkpoints.001.index:gen_G", "g"),
     ("gen_G.weights-legacy.h5", "g"),  # Keras 2 save_weights to .h5 (weight names 'conv2d_3/kernel:0')
     ("gen_G_alone", "g"),  # gen_G.save_weights in TF format: the generator is the checkpoint's root
+    ("saved_model/cyclegan_checkpoints.001:gen_F", "f"),  # ModelCheckpoint's SavedModel folder (its variables/)
 ])
 def test_keras_io_2020_resnet_matches_keras(spec: str, which: str) -> None:
     loaded = load_generator_checkpoint(f"{KERAS_IO_2020}/{spec}" if spec else KERAS_IO_2020)

@@ -1,7 +1,8 @@
 """TensorFlow object-based checkpoints (``tf.train.Checkpoint`` / Keras ``save_weights`` in TF format).
 
 Accepted paths: a checkpoint folder (its ``checkpoint`` file names the latest), ``ckpt-N``,
-``ckpt-N.index`` or ``ckpt-N.data-00000-of-00001``. A checkpoint usually holds several models
+``ckpt-N.index`` or ``ckpt-N.data-00000-of-00001``, a SavedModel folder (its ``variables/`` bundle;
+``saved_model.pb``, the graph, is never read). A checkpoint usually holds several models
 (the TF CycleGAN tutorial: ``generator_g``, ``generator_f``, ``discriminator_x``,
 ``discriminator_y`` and their optimizers); append ``:NAME`` to the path to pick one
 (``ckpt-5:generator_f``), else the first generator-looking one is taken and the log says how
@@ -29,7 +30,11 @@ _GENERIC = re.compile(r"^(layer|layer_with_weights)-\d+$")
 # Keras 3 bookkeeping children that are not layers.
 _NOT_LAYERS = {"_tracked", "_inbound_nodes", "_outbound_nodes", "_losses", "_losses_override",
                "call_signature_parameters", "_call_has_context_arg", "_seed_generator", "seed_generator",
-               "_self_saveable_object_factories", "keras_api", "_metrics", "_compile_metrics", "_loss_tracker"}
+               "_self_saveable_object_factories", "keras_api", "_metrics", "_compile_metrics", "_loss_tracker",
+               # SavedModel bookkeeping (lists of the same variables, traced functions)
+               "variables", "trainable_variables", "non_trainable_variables", "regularization_losses",
+               "__call__", "call_and_return_all_conditional_losses", "call_and_return_conditional_losses",
+               "_default_save_signature", "signatures", "_jit_compiled_convolution_op"}
 _OPTIMIZER_MARKS = {"_iterations", "iter", "iterations", "_learning_rate", "learning_rate"}
 # Names under which CycleGAN code keeps its A->B generator, most preferred first.
 PREFERRED = ("generator_g", "gen_g", "g_ab", "g_a", "netg_a", "generator_a", "generator_ab", "generator", "g")
@@ -46,10 +51,17 @@ def split_selector(spec: str | Path) -> tuple[Path, str | None]:
     return Path(text), None
 
 
+def _saved_model_variables(folder: Path) -> Path | None:
+    """A SavedModel folder (Keras 2 ``model.save`` / ``ModelCheckpoint`` without ``save_weights_only``)
+    keeps its weights in ``variables/variables.index`` + ``.data-*``: the same bundle format."""
+    prefix = folder / "variables" / "variables"
+    return prefix if Path(f"{prefix}.index").is_file() else None
+
+
 def looks_like_tf_checkpoint(path: Path) -> bool:
     """Whether ``path`` (without a ``:NAME`` selector) names a TF checkpoint bundle or folder."""
     if path.is_dir():
-        return (path / "checkpoint").is_file() or any(path.glob("*.index"))
+        return (path / "checkpoint").is_file() or any(path.glob("*.index")) or _saved_model_variables(path) is not None
     name = path.name
     if name.endswith(".index") or _DATA.search(name):
         return True
@@ -78,7 +90,7 @@ def _latest_in_folder(folder: Path) -> Path:
 def resolve_prefix(path: Path) -> Path:
     """The bundle prefix (``.../ckpt-5``) that ``path`` refers to."""
     if path.is_dir():
-        prefix = _latest_in_folder(path)
+        prefix = _saved_model_variables(path) or _latest_in_folder(path)
     elif path.name.endswith(".index"):
         prefix = path.with_suffix("")
     elif _DATA.search(path.name):
