@@ -20,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mobilegan.distill.fid import fid_from_features, kid_from_features
-from mobilegan.distill.inception import FeatureFn, InceptionUnavailable, find_inception_weights, load_inception_features
+from mobilegan.distill.inception import FeatureFn, InceptionUnavailable, inception_features
 from mobilegan.distill.metrics import psnr, ssim
 from mobilegan.profile import profile_model
 from mobilegan.utils.atomic import atomic_write_text
@@ -88,7 +88,8 @@ def fid_kid(real: torch.Tensor, generated: dict[str, torch.Tensor], features: Fe
     for name, images in generated.items():
         gen_f = feats(images, name)
         kid = kid_from_features(real_f, gen_f, subsets=50, subset_size=1000)
-        out[name] = {"fid": fid_from_features(real_f, gen_f), "kid": kid.mean, "kid_std": kid.std}
+        out[name] = {"fid": fid_from_features(real_f, gen_f), "kid": kid.mean, "kid_se": kid.se,
+                     "images": int(len(images))}
     if min(len(real), *(len(v) for v in generated.values())) < 2048:
         out["note"] = "fewer than 2048 images per side: FID is biased upwards; compare runs at equal counts only"
     return out
@@ -108,12 +109,12 @@ def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, 
     fid: dict[str, Any] = {}
     if fid_real is not None:
         try:
-            features = load_inception_features(find_inception_weights(inception_weights), device)
+            net = inception_features(inception_weights, device)
         except InceptionUnavailable as exc:
             log.warning("%s", exc)
             fid = {"skipped": str(exc)}
         else:
-            fid = fid_kid(fid_real, {"student": s_out, "teacher": t_out}, features)
+            fid = {**fid_kid(fid_real, {"student": s_out, "teacher": t_out}, net.features), "network": net.network}
     report = EvalReport(
         images=len(images), size=size, psnr_db=float(p.mean()), psnr_db_min=float(p.min()),
         ssim=float(s.mean()), teacher=t_counts, student=s_counts, ratios=ratios, fid=fid,
@@ -150,8 +151,9 @@ def format_report(report: EvalReport) -> str:
     elif report.fid:
         for name in ("student", "teacher"):
             r = report.fid[name]
-            lines.append(f"  {name}: FID {r['fid']:.2f}, KID {r['kid']:.4f} +- {r['kid_std']:.4f} "
+            lines.append(f"  {name}: FID {r['fid']:.2f}, KID {r['kid']:.4f} +- {r['kid_se']:.4f} (s.e.) "
                          f"vs {report.fid['real_images']} real images")
+        lines.append(f"  FID/KID network: {report.fid.get('network', '?')}")
     return "\n".join(lines)
 
 
