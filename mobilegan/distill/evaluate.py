@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.distill.fid import fid_from_features, kid_from_features
 from mobilegan.distill.inception import FeatureFn, InceptionUnavailable, inception_features
@@ -61,8 +61,8 @@ def generate(model: nn.Module, images: torch.Tensor, *, batch_size: int = 8, dev
     model.eval()
     outs = []
     try:
-        for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", leave=False,
-                      disable=len(images) <= batch_size):
+        for i in progress_bar(range(0, len(images), batch_size), desc=desc, unit="batch", leave=False,
+                              disable=len(images) <= batch_size):
             outs.append(model(images[i : i + batch_size].to(device)).float().cpu())
     finally:
         model.train(was_training)
@@ -80,7 +80,8 @@ def fid_kid(real: torch.Tensor, generated: dict[str, torch.Tensor], features: Fe
 
     def feats(x: torch.Tensor, name: str) -> np.ndarray:
         chunks = [features(x[i : i + batch_size]).cpu().double().numpy()
-                  for i in tqdm(range(0, len(x), batch_size), desc=f"inception {name}", unit="batch", leave=False)]
+                  for i in progress_bar(range(0, len(x), batch_size), desc=f"inception {name}", unit="batch",
+                                        leave=False)]
         return np.concatenate(chunks)
 
     real_f = feats(real, "real")
@@ -163,8 +164,8 @@ def load_folder(folder: Path, size: int, *, limit: int | None = None, name: str 
 
     ds = ImageDataset.from_folder(folder, AugmentConfig(size=size), name=name, shuffle=False)
     n = len(ds) if limit is None else min(limit, len(ds))
-    return torch.stack([ds.view(i) for i in tqdm(range(n), desc=f"loading {name}", unit="img", leave=False,
-                                                  disable=n < 50)])
+    return torch.stack([ds.view(i) for i in progress_bar(range(n), desc=f"loading {name}", unit="img", leave=False,
+                                                         disable=n < 50)])
 
 
 def evaluate_checkpoints(*, teacher: Path, student: Path, data: Path, size: int, out_dir: Path,
