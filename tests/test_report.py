@@ -160,9 +160,9 @@ def _embedded_sizes(text: str) -> list[tuple[int, int]]:
     sizes = []
     for tag, attrs in _parse(text).tags:
         if tag == "img":
-            data = base64.b64decode(str(attrs["src"]).split(",", 1)[1])
-            with Image.open(io.BytesIO(data)) as im:
-                assert im.format == "PNG"
+            head, payload = str(attrs["src"]).split(",", 1)
+            with Image.open(io.BytesIO(base64.b64decode(payload))) as im:
+                assert head == f"data:image/{im.format.lower()};base64" and im.format in ("PNG", "JPEG")
                 sizes.append(im.size)
     return sizes
 
@@ -183,7 +183,7 @@ def test_every_section_is_rendered(report: str) -> None:
     assert "How these numbers were measured" in report
 
 
-def test_images_are_embedded_pngs_and_the_newest_sample_is_shown(report: str) -> None:
+def test_images_are_embedded_and_the_newest_sample_is_shown(report: str) -> None:
     sizes = _embedded_sizes(report)
     # demo grid, loss chart, newest sample, eval grid, bench chart, bench_sweep.png
     assert len(sizes) == 6
@@ -194,7 +194,7 @@ def test_images_are_embedded_pngs_and_the_newest_sample_is_shown(report: str) ->
 def test_no_external_urls_or_scripts(report: str) -> None:
     checker = _parse(report)
     links = [v for tag, attrs in checker.tags for k, v in attrs.items() if k in ("src", "href")]
-    assert links and all(str(v).startswith(("data:image/png;base64,", "#")) for v in links)
+    assert links and all(str(v).startswith(("data:image/png;base64,", "data:image/jpeg;base64,", "#")) for v in links)
     assert not re.search(r"https?://", report)
     assert "script" not in {tag for tag, _ in checker.tags}
 
@@ -291,3 +291,31 @@ def test_cli_writes_report_and_fails_in_one_line(run_dir: Path, tmp_path: Path,
     assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such folder" in err and "Traceback" not in err
+
+
+def test_photos_embed_as_jpeg_and_exact_pictures_as_png(tmp_path: Path) -> None:
+    import numpy as np
+    import skimage.data as sd
+
+    from mobilegan.report.embed import image_uri
+
+    photo = sd.astronaut()  # 512 x 512 photograph
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    flat = np.zeros((400, 600, 3), np.uint8)
+    flat[100:300, 50:550] = (30, 120, 200)  # a chart-like picture: few colours, sharp edges
+    Image.fromarray(flat).save(tmp_path / "chart.png")
+    Image.fromarray(photo[:48, :48]).save(tmp_path / "small.png")
+
+    def decode(uri: str) -> tuple[str, np.ndarray]:
+        with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as im:
+            return im.format, np.asarray(im.convert("RGB"), dtype=np.float64)
+
+    picture = image_uri(tmp_path / "photo.png")
+    fmt, pixels = decode(picture.uri)
+    png_len = len(base64.b64encode((tmp_path / "photo.png").read_bytes()))
+    assert fmt == "JPEG" and 2 * len(picture.uri) < png_len
+    assert 10 * np.log10(255**2 / np.mean((pixels - photo) ** 2)) > 38  # high quality: PSNR over 38 dB
+    for name in ("chart.png", "small.png"):
+        fmt, pixels = decode(image_uri(tmp_path / name).uri)
+        assert fmt == "PNG" and np.array_equal(pixels, np.asarray(Image.open(tmp_path / name)))
+    assert decode(image_uri(tmp_path / "photo.png", exact=True).uri)[0] == "PNG"
