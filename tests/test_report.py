@@ -48,7 +48,10 @@ def _eval(folder: Path) -> None:
     report = EvalReport(images=2, size=16, psnr_db=31.25, psnr_db_min=29.5, ssim=0.875,
                         teacher={"params": 11_378_179, "macs": 100, "macs_compat": 120},
                         student={"params": 129_955, "macs": 10, "macs_compat": 12},
-                        ratios={"params": 87.55, "macs": 10.0, "macs_compat": 10.0})
+                        ratios={"params": 87.55, "macs": 10.0, "macs_compat": 10.0},
+                        fid={"real_images": 40, "network": "FID Inception-v3 (test weights)",
+                             "student": {"fid": 123.456, "kid": 0.0421, "kid_se": 0.0093, "images": 2},
+                             "teacher": {"fid": 98.765, "kid": 0.0312, "kid_se": 0.0071, "images": 2}})
     write_eval(report, images, t_out, s_out, folder)
 
 
@@ -178,6 +181,8 @@ def test_every_section_is_rendered(report: str) -> None:
     assert "identity PSNR dB" not in report  # per-row copies of the baseline are folded into one row
     assert "mobilegan train --steps 4000" in report and "card / scores / PSNR dB" in report  # teacher card
     assert "31.25 dB" in report and "87.5x" in report  # eval PSNR and params ratio
+    assert "KID s.e." in report and "against 40 real images; FID Inception-v3 (test weights)" in report
+    assert "123.46" in report and "0.0421" in report and "0.0093" in report  # student FID, KID, its s.e.
     assert "mobilegan distill --teacher teacher.pt --steps 300" in re.search(r"<pre>(.*?)</pre>", report, re.S)[1]
     assert "executorch" in report and "1.5.1" in report and "61.5" in report
     assert "How these numbers were measured" in report
