@@ -86,6 +86,9 @@ def test_pytorch_fid_weights_file_gives_the_same_features(tmp_path: Path, packag
     torch.save(bad, path)
     with pytest.raises(CheckpointError, match="scales differ from 1"):
         inception_features(path)
+    torch.save({k: v for k, v in state.items() if not k.startswith("Mixed_6b.branch7x7_2.")}, path)
+    with pytest.raises(CheckpointError, match="not FID Inception weights .no Mixed_6b.branch7x7_2"):
+        inception_features(path)
 
 
 def test_packaged_file_is_the_tf_fid_graph() -> None:

@@ -105,7 +105,10 @@ def from_pytorch_fid_names(state: dict[str, torch.Tensor], source: Path) -> dict
         if not torch.allclose(scale.float(), torch.ones_like(scale.float())):
             raise CheckpointError(f"{source}: batch-norm scales differ from 1: not the TF FID Inception weights")
         for p, q in _PARAMS.items():
-            out[f"{ours}.{p}"] = state[f"{theirs}.{q}"]
+            tensor = state.get(f"{theirs}.{q}")
+            if not isinstance(tensor, torch.Tensor):
+                raise CheckpointError(f"{source}: not FID Inception weights (no tensor {theirs}.{q})")
+            out[f"{ours}.{p}"] = tensor
     return out
 
 

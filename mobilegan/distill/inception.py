@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from mobilegan.distill import fid_weights
 from mobilegan.distill.fid_weights import (
     PACKAGE,
     PACKAGE_VERSION,
@@ -31,7 +32,6 @@ from mobilegan.distill.fid_weights import (
     from_pytorch_fid_state,
     is_pytorch_fid_state,
 )
-from mobilegan.distill import fid_weights
 from mobilegan.errors import MobileganError
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def _torchvision_features(state: object, path: Path, device: str | torch.device)
 def inception_features(explicit: str | os.PathLike[str] | None, device: str | torch.device = "cpu") -> InceptionFeatures:
     """The feature function for FID/KID: the packaged FID network unless the user names a file."""
     if explicit is None:
-        model, path = default_fid_inception()
+        model, _ = default_fid_inception()
         return InceptionFeatures(_fid_network_features(model, device),
                                  f"FID Inception-v3 (TF 2015-12-05 weights from {PACKAGE} {PACKAGE_VERSION})")
     path = find_inception_weights(explicit)
@@ -127,8 +127,3 @@ def inception_features(explicit: str | os.PathLike[str] | None, device: str | to
              path)
     return InceptionFeatures(features, f"torchvision Inception-v3 ({path.name}; not comparable with published FIDs)")
 
-
-def load_inception_features(path: Path | None, device: str | torch.device = "cpu") -> FeatureFn:
-    """Backwards-compatible: the feature function alone."""
-    return inception_features(None if path is None or path == fid_weights.packaged_weights_path() else path,
-                              device).features
