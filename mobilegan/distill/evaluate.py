@@ -89,7 +89,8 @@ def fid_kid(real: torch.Tensor, generated: dict[str, torch.Tensor], features: Fe
     for name, images in generated.items():
         gen_f = feats(images, name)
         kid = kid_from_features(real_f, gen_f, subsets=50, subset_size=1000)
-        out[name] = {"fid": fid_from_features(real_f, gen_f), "kid": kid.mean, "kid_se": kid.se,
+        se = kid.se if np.isfinite(kid.se) else None  # the jackknife needs 3+ images per side
+        out[name] = {"fid": fid_from_features(real_f, gen_f), "kid": kid.mean, "kid_se": se,
                      "images": int(len(images))}
     if min(len(real), *(len(v) for v in generated.values())) < 2048:
         out["note"] = "fewer than 2048 images per side: FID is biased upwards; compare runs at equal counts only"
@@ -152,8 +153,8 @@ def format_report(report: EvalReport) -> str:
     elif report.fid:
         for name in ("student", "teacher"):
             r = report.fid[name]
-            lines.append(f"  {name}: FID {r['fid']:.2f}, KID {r['kid']:.4f} +- {r['kid_se']:.4f} (s.e.) "
-                         f"vs {report.fid['real_images']} real images")
+            se = f" +- {r['kid_se']:.4f} (s.e.)" if r.get("kid_se") is not None else " (no s.e.: under 3 images)"
+            lines.append(f"  {name}: FID {r['fid']:.2f}, KID {r['kid']:.4f}{se} vs {report.fid['real_images']} real images")
         lines.append(f"  FID/KID network: {report.fid.get('network', '?')}")
     return "\n".join(lines)
 
