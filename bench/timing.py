@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
+from mobilegan.utils.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def time_interleaved(fns: dict[str, Callable[[], object]], *, runs: int, warmup:
         for _ in range(max(0, warmup - 1)):
             fn()
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in tqdm(range(runs), desc="bench", unit="round", disable=not progress):
+    for _ in progress_bar(range(runs), desc="bench", unit="round", disable=not progress, leave=False):
         for name, fn in fns.items():
             t0 = time.perf_counter()
             fn()

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.errors import MobileganError
 
@@ -135,7 +135,8 @@ def _run_mil(path: Path, images: np.ndarray) -> tuple[np.ndarray, tuple[str, ...
     if len(interp.input_names) != 1 or len(interp.output_names) != 1:
         raise MobileganError(f"{path}: expected one input and one output, got {interp.input_names} -> {interp.output_names}")
     outputs, bad, hazards = [], set(), {}
-    for img in tqdm(images, desc=f"MIL reference {path.name}", unit="image", leave=False, disable=len(images) < 2):
+    for img in progress_bar(images, desc=f"MIL reference {path.name}", unit="image", leave=False,
+                            disable=len(images) < 2):
         result = interp.run({interp.input_names[0]: img}, trace=True)
         outputs.append(result.outputs[interp.output_names[0]].astype(np.float32))
         bad.update(f"{t.op_type}:{t.name}" for t in result.trace if t.overflowed)
@@ -171,7 +172,8 @@ def _run_coreml(path: Path, images: np.ndarray) -> np.ndarray:  # pragma: no cov
     in_name, out_name = desc.input[0].name, desc.output[0].name
     image_in = desc.input[0].type.WhichOneof("Type") == "imageType"
     outputs = []
-    for img in tqdm(images, desc=f"Core ML {path.name}", unit="image", leave=False, disable=len(images) < 2):
+    for img in progress_bar(images, desc=f"Core ML {path.name}", unit="image", leave=False,
+                            disable=len(images) < 2):
         feed: Any = Image.fromarray(img[0].transpose(1, 2, 0).astype(np.uint8), "RGB") if image_in else img
         out = model.predict({in_name: feed})[out_name]
         if isinstance(out, Image.Image):

@@ -98,5 +98,5 @@ def export_executorch_coreml(
     if report["undelegated_ops"]:
         log.warning("executorch-coreml: ops outside the Core ML delegate: %s", report["undelegated_ops"])
     path = atomic_write_bytes(path, data)
-    log.info("wrote %s (%d bytes, %d Core ML segment(s))", path, len(data), report["segments"])
+    log.info("wrote %s (%d bytes, %d Core ML segment(s))", Path(path).name, len(data), report["segments"])  # path: a temp folder
     return LoweredCoreML(path=Path(path), bytes=len(data), delegation=report)

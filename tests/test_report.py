@@ -48,7 +48,10 @@ def _eval(folder: Path) -> None:
     report = EvalReport(images=2, size=16, psnr_db=31.25, psnr_db_min=29.5, ssim=0.875,
                         teacher={"params": 11_378_179, "macs": 100, "macs_compat": 120},
                         student={"params": 129_955, "macs": 10, "macs_compat": 12},
-                        ratios={"params": 87.55, "macs": 10.0, "macs_compat": 10.0})
+                        ratios={"params": 87.55, "macs": 10.0, "macs_compat": 10.0},
+                        fid={"real_images": 40, "network": "FID Inception-v3 (test weights)",
+                             "student": {"fid": 123.456, "kid": 0.0421, "kid_se": 0.0093, "images": 2},
+                             "teacher": {"fid": 98.765, "kid": 0.0312, "kid_se": 0.0071, "images": 2}})
     write_eval(report, images, t_out, s_out, folder)
 
 
@@ -160,9 +163,9 @@ def _embedded_sizes(text: str) -> list[tuple[int, int]]:
     sizes = []
     for tag, attrs in _parse(text).tags:
         if tag == "img":
-            data = base64.b64decode(str(attrs["src"]).split(",", 1)[1])
-            with Image.open(io.BytesIO(data)) as im:
-                assert im.format == "PNG"
+            head, payload = str(attrs["src"]).split(",", 1)
+            with Image.open(io.BytesIO(base64.b64decode(payload))) as im:
+                assert head == f"data:image/{im.format.lower()};base64" and im.format in ("PNG", "JPEG")
                 sizes.append(im.size)
     return sizes
 
@@ -178,12 +181,14 @@ def test_every_section_is_rendered(report: str) -> None:
     assert "identity PSNR dB" not in report  # per-row copies of the baseline are folded into one row
     assert "mobilegan train --steps 4000" in report and "card / scores / PSNR dB" in report  # teacher card
     assert "31.25 dB" in report and "87.5x" in report  # eval PSNR and params ratio
+    assert "KID s.e." in report and "against 40 real images; FID Inception-v3 (test weights)" in report
+    assert "123.46" in report and "0.0421" in report and "0.0093" in report  # student FID, KID, its s.e.
     assert "mobilegan distill --teacher teacher.pt --steps 300" in re.search(r"<pre>(.*?)</pre>", report, re.S)[1]
     assert "executorch" in report and "1.5.1" in report and "61.5" in report
     assert "How these numbers were measured" in report
 
 
-def test_images_are_embedded_pngs_and_the_newest_sample_is_shown(report: str) -> None:
+def test_images_are_embedded_and_the_newest_sample_is_shown(report: str) -> None:
     sizes = _embedded_sizes(report)
     # demo grid, loss chart, newest sample, eval grid, bench chart, bench_sweep.png
     assert len(sizes) == 6
@@ -194,7 +199,7 @@ def test_images_are_embedded_pngs_and_the_newest_sample_is_shown(report: str) ->
 def test_no_external_urls_or_scripts(report: str) -> None:
     checker = _parse(report)
     links = [v for tag, attrs in checker.tags for k, v in attrs.items() if k in ("src", "href")]
-    assert links and all(str(v).startswith(("data:image/png;base64,", "#")) for v in links)
+    assert links and all(str(v).startswith(("data:image/png;base64,", "data:image/jpeg;base64,", "#")) for v in links)
     assert not re.search(r"https?://", report)
     assert "script" not in {tag for tag, _ in checker.tags}
 
@@ -291,3 +296,31 @@ def test_cli_writes_report_and_fails_in_one_line(run_dir: Path, tmp_path: Path,
     assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such folder" in err and "Traceback" not in err
+
+
+def test_photos_embed_as_jpeg_and_exact_pictures_as_png(tmp_path: Path) -> None:
+    import numpy as np
+    import skimage.data as sd
+
+    from mobilegan.report.embed import image_uri
+
+    photo = sd.astronaut()  # 512 x 512 photograph
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    flat = np.zeros((400, 600, 3), np.uint8)
+    flat[100:300, 50:550] = (30, 120, 200)  # a chart-like picture: few colours, sharp edges
+    Image.fromarray(flat).save(tmp_path / "chart.png")
+    Image.fromarray(photo[:48, :48]).save(tmp_path / "small.png")
+
+    def decode(uri: str) -> tuple[str, np.ndarray]:
+        with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as im:
+            return im.format, np.asarray(im.convert("RGB"), dtype=np.float64)
+
+    picture = image_uri(tmp_path / "photo.png")
+    fmt, pixels = decode(picture.uri)
+    png_len = len(base64.b64encode((tmp_path / "photo.png").read_bytes()))
+    assert fmt == "JPEG" and 2 * len(picture.uri) < png_len
+    assert 10 * np.log10(255**2 / np.mean((pixels - photo) ** 2)) > 36  # high quality: 37.2 dB at q85 4:4:4
+    for name in ("chart.png", "small.png"):
+        fmt, pixels = decode(image_uri(tmp_path / name).uri)
+        assert fmt == "PNG" and np.array_equal(pixels, np.asarray(Image.open(tmp_path / name)))
+    assert decode(image_uri(tmp_path / "photo.png", exact=True).uri)[0] == "PNG"

@@ -108,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--sample-every", type=non_negative_int, default=250, help="sample grid every N steps (default 250)")
     out.add_argument("--log-every", type=positive_int, default=10, help="metrics record every N steps (default 10)")
     out.add_argument("--fid-real", metavar="DIR", help="real domain-B images for FID/KID of the final evaluation")
-    out.add_argument("--inception-weights", metavar="PATH", help="torchvision Inception-v3 weights for FID/KID (never downloaded)")
+    out.add_argument("--inception-weights", metavar="PATH", help="your own Inception weights for FID/KID (pytorch-fid or torchvision state dict; default: mobilegan[fid])")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     out.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from mobilegan.cli.common import image_size, positive_int, print_json
 
-HELP = "score a student against its teacher: PSNR/SSIM, MACs/params ratio, image grid (FID/KID with local Inception weights)"
+HELP = "score a student against its teacher: PSNR/SSIM, MACs/params ratio, image grid (FID/KID against real images with --fid-real)"
 EXAMPLES = """\
   mobilegan eval --teacher G_AB.pt --student runs/distill/student.pt --data photos_test/
-  mobilegan eval --teacher G_AB.pt --student student.pt --data testA/ --fid-real testB/ --inception-weights inception_v3.pth"""
+  mobilegan eval --teacher G_AB.pt --student student.pt --data testA/ --fid-real testB/"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="domain A images to translate with both")
     p.add_argument("--size", type=image_size, default=256, help="images are resized to N x N (multiple of 4; default 256)")
     p.add_argument("--limit", type=positive_int, help="use at most N images")
-    p.add_argument("--fid-real", metavar="DIR", help="real domain-B images: adds FID/KID (needs Inception weights on disk)")
-    p.add_argument("--inception-weights", metavar="PATH", help="torchvision Inception-v3 state dict (never downloaded)")
+    p.add_argument("--fid-real", metavar="DIR", help="real domain-B images: adds FID/KID (standard FID Inception weights from mobilegan[fid])")
+    p.add_argument("--inception-weights", metavar="PATH", help="your own Inception weights instead: pytorch-fid pt_inception-*.pth or a torchvision inception_v3 state dict")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--out", help="folder for eval.json and eval_grid.png (default: a new runs/eval-<time>/)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

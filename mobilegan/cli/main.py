@@ -56,7 +56,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool 
 RESULT_PRINTING = {"export": ("mobilegan.export",), "verify": ("mobilegan.export",), "bench": ("mobilegan.bench",)}
 RESULT_PRINTING_PROGRESS = ("mobilegan.export.pipeline", "mobilegan.export.images")
 # Commands that load ExecuTorch's native runtime, which logs its cpuinfo probes through sys.stderr.
-NATIVE_NOISE = ("export", "verify", "bench", "translate")
+NATIVE_NOISE = ("export", "verify", "bench", "translate", "demo")
 
 
 def _loud(args: argparse.Namespace) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.data.decode import ImageDecodeError, list_images, load_image_rgb
 from mobilegan.data.transforms import AugmentConfig, augment, eval_view
@@ -44,7 +44,8 @@ def scan_images(
         return files, 0
     good: list[Path] = []
     bad = 0
-    for path in tqdm(files, desc=f"checking {name}", unit="img", disable=not progress or len(files) < 50, leave=False):
+    for path in progress_bar(files, desc=f"checking {name}", unit="img", disable=not progress or len(files) < 50,
+                             leave=False):
         try:
             load_image_rgb(path, draft_size=64)
         except ImageDecodeError as exc:

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.distill.fid import fid_from_features, kid_from_features
-from mobilegan.distill.inception import FeatureFn, InceptionUnavailable, find_inception_weights, load_inception_features
+from mobilegan.distill.inception import FeatureFn, InceptionUnavailable, inception_features
 from mobilegan.distill.metrics import psnr, ssim
 from mobilegan.profile import profile_model
 from mobilegan.utils.atomic import atomic_write_text
@@ -61,8 +61,8 @@ def generate(model: nn.Module, images: torch.Tensor, *, batch_size: int = 8, dev
     model.eval()
     outs = []
     try:
-        for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", leave=False,
-                      disable=len(images) <= batch_size):
+        for i in progress_bar(range(0, len(images), batch_size), desc=desc, unit="batch", leave=False,
+                              disable=len(images) <= batch_size):
             outs.append(model(images[i : i + batch_size].to(device)).float().cpu())
     finally:
         model.train(was_training)
@@ -80,7 +80,8 @@ def fid_kid(real: torch.Tensor, generated: dict[str, torch.Tensor], features: Fe
 
     def feats(x: torch.Tensor, name: str) -> np.ndarray:
         chunks = [features(x[i : i + batch_size]).cpu().double().numpy()
-                  for i in tqdm(range(0, len(x), batch_size), desc=f"inception {name}", unit="batch", leave=False)]
+                  for i in progress_bar(range(0, len(x), batch_size), desc=f"inception {name}", unit="batch",
+                                        leave=False)]
         return np.concatenate(chunks)
 
     real_f = feats(real, "real")
@@ -88,7 +89,9 @@ def fid_kid(real: torch.Tensor, generated: dict[str, torch.Tensor], features: Fe
     for name, images in generated.items():
         gen_f = feats(images, name)
         kid = kid_from_features(real_f, gen_f, subsets=50, subset_size=1000)
-        out[name] = {"fid": fid_from_features(real_f, gen_f), "kid": kid.mean, "kid_std": kid.std}
+        se = kid.se if np.isfinite(kid.se) else None  # the jackknife needs 3+ images per side
+        out[name] = {"fid": fid_from_features(real_f, gen_f), "kid": kid.mean, "kid_se": se,
+                     "images": int(len(images))}
     if min(len(real), *(len(v) for v in generated.values())) < 2048:
         out["note"] = "fewer than 2048 images per side: FID is biased upwards; compare runs at equal counts only"
     return out
@@ -108,12 +111,12 @@ def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, 
     fid: dict[str, Any] = {}
     if fid_real is not None:
         try:
-            features = load_inception_features(find_inception_weights(inception_weights), device)
+            net = inception_features(inception_weights, device)
         except InceptionUnavailable as exc:
             log.warning("%s", exc)
             fid = {"skipped": str(exc)}
         else:
-            fid = fid_kid(fid_real, {"student": s_out, "teacher": t_out}, features)
+            fid = {**fid_kid(fid_real, {"student": s_out, "teacher": t_out}, net.features), "network": net.network}
     report = EvalReport(
         images=len(images), size=size, psnr_db=float(p.mean()), psnr_db_min=float(p.min()),
         ssim=float(s.mean()), teacher=t_counts, student=s_counts, ratios=ratios, fid=fid,
@@ -150,8 +153,9 @@ def format_report(report: EvalReport) -> str:
     elif report.fid:
         for name in ("student", "teacher"):
             r = report.fid[name]
-            lines.append(f"  {name}: FID {r['fid']:.2f}, KID {r['kid']:.4f} +- {r['kid_std']:.4f} "
-                         f"vs {report.fid['real_images']} real images")
+            se = f" +- {r['kid_se']:.4f} (s.e.)" if r.get("kid_se") is not None else " (no s.e.: under 3 images)"
+            lines.append(f"  {name}: FID {r['fid']:.2f}, KID {r['kid']:.4f}{se} vs {report.fid['real_images']} real images")
+        lines.append(f"  FID/KID network: {report.fid.get('network', '?')}")
     return "\n".join(lines)
 
 
@@ -161,8 +165,8 @@ def load_folder(folder: Path, size: int, *, limit: int | None = None, name: str 
 
     ds = ImageDataset.from_folder(folder, AugmentConfig(size=size), name=name, shuffle=False)
     n = len(ds) if limit is None else min(limit, len(ds))
-    return torch.stack([ds.view(i) for i in tqdm(range(n), desc=f"loading {name}", unit="img", leave=False,
-                                                  disable=n < 50)])
+    return torch.stack([ds.view(i) for i in progress_bar(range(n), desc=f"loading {name}", unit="img", leave=False,
+                                                         disable=n < 50)])
 
 
 def evaluate_checkpoints(*, teacher: Path, student: Path, data: Path, size: int, out_dir: Path,

@@ -25,7 +25,7 @@ from typing import Literal
 import torch
 from torch import nn
 from torch.utils.data import Dataset
-from tqdm import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.data.decode import ImageDecodeError, load_image_rgb
 from mobilegan.data.transforms import AugmentConfig, eval_view
@@ -83,8 +83,8 @@ class WholeImageTargets(Dataset):
                          ) -> torch.Tensor:
         teacher.eval()
         out = []
-        for i in tqdm(range(0, len(inputs), TEACHER_BATCH), desc="teacher targets", unit="batch",
-                      disable=not progress):
+        for i in progress_bar(range(0, len(inputs), TEACHER_BATCH), desc="teacher targets", unit="batch",
+                              disable=not progress):
             x = inputs[i : i + TEACHER_BATCH].to(device).float() / 127.5 - 1
             out.append(teacher(x).clamp(-1, 1).to("cpu", torch.float16))
         return torch.cat(out)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm import tqdm
+from mobilegan.utils.progress import progress_bar
 
 MULTIPLE = 4  # window and core offsets keep every stride-2 / space-to-depth grid aligned
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]  # norm name -> (mean, var), each (1, C, 1, 1)
@@ -126,8 +126,8 @@ def tiled_image_stats(model: nn.Module, norms: dict[str, nn.Module], image: torc
     windows = _windows(h, w, core, margin)
     order = execution_order(model, norms, c)
     stats: Stats = {}
-    bar = tqdm(total=len(order) * len(windows), desc="instance statistics", unit="tile", disable=not progress,
-               leave=False)
+    bar = progress_bar(total=len(order) * len(windows), desc="instance statistics", unit="tile",
+                       disable=not progress, leave=False)
     for name in order:
         acc: dict[str, torch.Tensor] = {}
         current: list[_Window] = []

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.inference.instance_stats import frozen_stats, tiled_image_stats, whole_image_stats
 from mobilegan.models.context import CONTEXT_SIDE
@@ -180,7 +180,7 @@ def run_tiled(forward: Forward, x: torch.Tensor, plan: TilePlan | TileConfig, *,
         return forward(x)
     out = torch.zeros(1, 3, h, w)
     weight = torch.zeros(1, 1, h, w)
-    bar = tqdm(total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False)
+    bar = progress_bar(total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False)
     for y in ys:
         wy = _window(tile_h, plan, y == 0, y + tile_h >= h)
         for x0 in xs:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from tqdm import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.data.decode import ImageDecodeError, is_image_file, list_images, load_image_rgb
 from mobilegan.data.transforms import to_image, to_tensor
@@ -106,7 +106,7 @@ def translate_files(inputs: list[str], model: str | os.PathLike[str], out_dir: s
     runner = open_runner(model, device=config.device)  # before creating anything: a bad model leaves no folder
     out.mkdir(parents=True, exist_ok=True)
     result = TranslateResult()
-    for src in tqdm(files, desc="translate", unit="img"):
+    for src in progress_bar(files, desc="translate", unit="img"):
         dest, pil_format = _output_path(src, out, config.fmt)
         if dest.resolve() == src.resolve():
             result.skipped.append(f"{src}: output would overwrite the input; choose another --out")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.errors import MobileganError
 from mobilegan.report import section_bench, section_demo, section_export, section_runs
@@ -99,7 +99,7 @@ def render_html(run_dir: Path, *, title: str | None = None, max_depth: int = MAX
     ctx = RenderContext(root=run_dir)
     rendered: list[Rendered] = []
     todo = [s for s in SECTIONS if inventory.get(s.kind)]
-    for spec in tqdm(todo, desc="report", unit="section", leave=False, disable=None):
+    for spec in progress_bar(todo, desc="report", unit="section", leave=False, disable=None):
         rendered += spec.render(inventory.get(spec.kind), ctx)
     found = ", ".join(f"{len(inventory.get(r.kind))} {r.kind}" for r in RULES if inventory.get(r.kind))
     meta = [

@@ -96,10 +96,16 @@ def _fid_parts(fid: dict[str, Any]) -> list[str]:
         return []
     if "skipped" in fid:
         return [note(f"FID/KID skipped: {fid['skipped']}")]
-    rows = [[name, as_dict(v).get("fid"), as_dict(v).get("kid"), as_dict(v).get("kid_std")]
+    def num(value: Any, digits: int) -> str | None:  # KID lives around 1e-3..1e-1: 4 decimals, not 3
+        number = as_float(value)
+        return None if number is None else f"{number:.{digits}f}"
+
+    rows = [[name, num(v.get("fid"), 2), num(v.get("kid"), 4), num(v.get("kid_se", v.get("kid_std")), 4)]
             for name, v in fid.items() if isinstance(v, dict)]
-    parts: list[str] = [table(["generator", "FID", "KID", "KID std"], rows, numeric=(1, 2, 3),
-                              caption=f"against {fid.get('real_images', '?')} real images")]
+    caption = f"against {fid.get('real_images', '?')} real images"
+    if fid.get("network"):
+        caption += f"; {fid['network']}"
+    parts: list[str] = [table(["generator", "FID", "KID", "KID s.e."], rows, numeric=(1, 2, 3), caption=caption)]
     if fid.get("note"):
         parts.append(note(str(fid["note"])))
     return parts

@@ -1,6 +1,6 @@
 """A generic, resumable training loop: the task decides what a step is, the loop does the rest.
 
-The loop owns what every trainer needs: the step counter, the tqdm bar (losses, ETA), the
+The loop owns what every trainer needs: the step counter, the progress bar (losses, ETA; log lines when not on a terminal), the
 metrics log, periodic sample grids, periodic and final checkpoints (the full training state,
 written atomically, plus the task's standalone outputs), SIGINT/SIGTERM handling (save, then
 return cleanly) and agreement between DDP ranks on when to stop. CycleGAN training
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tqdm.auto import tqdm
+from mobilegan.utils.progress import progress_bar
 
 from mobilegan.train.distributed import DistContext, any_rank, barrier, mean_over_ranks
 from mobilegan.train.metrics import METRICS_FILE, MetricsLog
@@ -144,8 +144,8 @@ def run_loop(task: TrainTask, cfg: LoopConfig, ctx: DistContext, *, resume_state
     t_first = t_last = t0
     if start >= cfg.total_steps:
         log.info("nothing to do: the run already completed %d of %d steps", start, cfg.total_steps)
-    bar = tqdm(total=cfg.total_steps, initial=start, desc=cfg.desc, unit="it", dynamic_ncols=True,
-               disable=not (cfg.progress and ctx.is_main))
+    bar = progress_bar(total=cfg.total_steps, initial=start, desc=cfg.desc, unit="it", dynamic_ncols=True,
+                   disable=not (cfg.progress and ctx.is_main))
     try:
         with StopRequest() as stop:
             if start < cfg.total_steps:
