@@ -65,6 +65,20 @@ def model_name(config: Any, path: Path) -> str:
     return f"{file.stem}_{picked}" if picked else path.stem
 
 
+def _card_source(loaded: Any, path: Path, images: str) -> dict[str, Any]:
+    """Where the exported model came from. A TensorFlow/Keras teacher takes NHWC images in [-1, 1] in its
+    own framework; the card says so next to what the artifacts take (``artifacts[].input``: NCHW, [0, 1])."""
+    source: dict[str, Any] = {"checkpoint": str(path), "sha256": checkpoint_sha256(path), "layout": loaded.layout,
+                              "images": images}
+    foreign = loaded.meta.get("foreign")
+    if isinstance(foreign, dict):
+        source["framework_io"] = {"layout": foreign.get("framework_layout"), "range": foreign.get("input_range"),
+                                  "note": "converted once at load: the artifacts take artifacts[].input"}
+    if loaded.meta.get("teacher_layout"):
+        source["teacher_layout"] = loaded.meta["teacher_layout"]
+    return source
+
+
 def _check_args(size: int, quantize: str | None) -> None:
     if problem := image_size_problem(size):
         raise MobileganError(problem)
@@ -189,8 +203,7 @@ def export_model(
         selftest = write_selftest(staging, images.test, expected)
         prof = profile_model(generator, size)
         card = ModelCard(
-            name=name, source={"checkpoint": str(path), "sha256": checkpoint_sha256(path), "layout": loaded.layout,
-                               "images": images.source},
+            name=name, source=_card_source(loaded, path, images.source),
             config=loaded.config.to_dict(), params=prof.params, macs=prof.macs, macs_compat=prof.macs_compat,
             size=hw, artifacts=tuple(artifacts), selftest=selftest,
         )

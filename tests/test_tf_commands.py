@@ -56,3 +56,28 @@ def test_command_takes_a_tf_spec(command: str, files: dict[str, Path], tmp_path:
         assert card["name"] == "cyclegan_checkpoints_gen_F" and card["source"]["layout"] == "keras_resnet"
     if command == "distill --teacher":
         assert (out / "student.pt").is_file()
+
+
+@pytest.mark.parametrize("fixture,side", [("instancenorm", 256), ("batchnorm_tfkeras2", 64)])
+def test_tf_tutorial_unet_distills_and_exports_with_parity(fixture: str, side: int, files: dict[str, Path],
+                                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The TF tutorial's U-Net, from the folder TensorFlow wrote (its ``checkpoint`` file names the latest):
+    distill picks whole-image targets at a side the U-Net takes, and the teacher exports with parity
+    (one XNNPACK segment, ONNX); the card says which layout and range the teacher had in TensorFlow."""
+    folder = str(Path(__file__).parent / "fixtures" / "tf_tutorial" / fixture)
+    assert main(["distill", "--teacher", folder, "--data-a", str(files["images"]), "--size", "32", "--eval-size",
+                 str(side), "--steps", "1", "--batch-size", "1", "--holdout", "0", "--n-blocks", "1",
+                 "--no-progress", "--out", "run", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["teacher_layout"] == "tf_unet" and "U-Net" in result["recipe"]
+    assert main(["export", folder, "--target", "executorch", "--target", "onnx", "--size", str(side),
+                 "--out", "exp"]) == 0
+    card = json.loads(Path("exp/model.json").read_text())
+    assert card["source"]["framework_io"]["layout"] == "NHWC"
+    for art in card["artifacts"]:
+        assert art["input"]["layout"] == "NCHW" and art["parity"]["psnr_db"] >= 60, art
+        if art["file"].endswith(".pte"):
+            assert art["delegation"] == {"backend": "XnnpackBackend", "segments": 1, "undelegated_ops": {}}
+    assert main(["export", "run/student.pt", "--target", "onnx", "--size", "32", "--out", "sexp"]) == 0
+    student_card = json.loads(Path("sexp/model.json").read_text())
+    assert student_card["source"]["teacher_layout"] == "tf_unet"
