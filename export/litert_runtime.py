@@ -1,8 +1,10 @@
 """Running ``.tflite`` files on this machine with ``ai_edge_litert`` (XNNPACK on by default).
 
-Our LiteRT artifacts take and return NHWC float32 in [0, 1] (what an Android bitmap gives); the
-rest of mobilegan speaks NCHW, so :func:`open_tflite` transposes at the boundary and reports the
-NCHW shape. A file with NCHW I/O (another exporter's) runs too: the layout is read from the file.
+Our LiteRT artifacts take and return NHWC images in [0, 1] (what an Android bitmap gives): float32
+in the fp32 file; int8 in the int8 file, whose converter folds the input quantize and the output
+dequantize into the I/O (value = (q - zero_point) * scale, both stored in the file and model.json).
+The rest of mobilegan speaks NCHW float, so :func:`open_tflite` converts at the boundary and
+reports the NCHW shape. A file with NCHW I/O runs too: the layout is read from the file.
 """
 
 from __future__ import annotations
@@ -57,21 +59,49 @@ def open_tflite(path: Path, threads: int | None = None) -> tuple[Callable[[torch
     in_shape = [int(s) for s in inputs[0]["shape"]]
     nhwc = is_nhwc(in_shape)
     out_nhwc = is_nhwc([int(s) for s in outputs[0]["shape"]])
-    in_index, out_index, in_dtype = inputs[0]["index"], outputs[0]["index"], inputs[0]["dtype"]
+    in_index, out_index = inputs[0]["index"], outputs[0]["index"]
+    to_input, from_output = quantizer_for(inputs[0]), dequantizer_for(outputs[0])
 
     def run(x: torch.Tensor) -> torch.Tensor:  # (1, 3, H, W) -> (1, 3, H, W)
         arr = x.detach().float().numpy()
         if nhwc:
             arr = arr.transpose(0, 2, 3, 1)
-        interpreter.set_tensor(in_index, np.ascontiguousarray(arr, dtype=in_dtype))
+        interpreter.set_tensor(in_index, np.ascontiguousarray(to_input(arr)))
         interpreter.invoke()
-        out = interpreter.get_tensor(out_index)
+        out = from_output(interpreter.get_tensor(out_index))
         if out_nhwc:
             out = out.transpose(0, 3, 1, 2)
         return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
 
     shape = [in_shape[0], in_shape[3], in_shape[1], in_shape[2]] if nhwc else in_shape
     return run, shape
+
+
+def io_quantization(detail: dict[str, Any]) -> tuple[float, int] | None:
+    """(scale, zero point) of an integer input or output tensor; None for a float one."""
+    if np.dtype(detail["dtype"]).kind == "f":
+        return None
+    scale, zero_point = detail["quantization"]
+    return float(scale), int(zero_point)
+
+
+def quantizer_for(detail: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """float -> the tensor's dtype (an int8 model's input takes ``round(x / scale) + zero_point``)."""
+    dtype = np.dtype(detail["dtype"])
+    params = io_quantization(detail)
+    if params is None:
+        return lambda a: a.astype(dtype)
+    scale, zero_point = params
+    info = np.iinfo(dtype)
+    return lambda a: np.clip(np.round(a / scale) + zero_point, info.min, info.max).astype(dtype)
+
+
+def dequantizer_for(detail: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    params = io_quantization(detail)
+    if params is None:
+        return lambda a: a.astype(np.float32)
+    scale, zero_point = params
+    return lambda a: (a.astype(np.float32) - zero_point) * scale
 
 
 def run_tflite(path: Path, inputs: torch.Tensor, *, threads: int | None = None) -> torch.Tensor:

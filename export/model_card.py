@@ -20,7 +20,7 @@ from mobilegan.version import __version__
 
 SCHEMA_VERSION = 2  # 2: per-artifact ``selftest_min_psnr_db`` replaces ``selftest.min_psnr_db``
 MODEL_CARD = "model.json"
-TARGETS = ("executorch", "onnx", "coreml", "executorch-coreml")
+TARGETS = ("executorch", "onnx", "coreml", "executorch-coreml", "litert")
 PRECISIONS = ("fp32", "int8", "fp16")
 _TOP_KEYS = ("schema_version", "name", "mobilegan_version", "created", "source", "config", "params", "macs",
              "macs_compat", "size", "artifacts")

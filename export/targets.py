@@ -29,7 +29,8 @@ from mobilegan.export.parity import ParityResult, Runner, check_artifact
 
 log = logging.getLogger(__name__)
 
-TARGET_MODULES: tuple[str, ...] = ("mobilegan.export.executorch", "mobilegan.export.onnx", "mobilegan.export.coreml")
+TARGET_MODULES: tuple[str, ...] = ("mobilegan.export.executorch", "mobilegan.export.onnx", "mobilegan.export.coreml",
+                                   "mobilegan.export.litert")
 ALL = "all"
 
 
