@@ -32,7 +32,14 @@ from torch import nn
 from mobilegan.export.int8_ranges import XNNPACK, Int8Flavor, choose_int8
 from mobilegan.export.litert_delegation import LiteRTDelegation, delegation_report
 from mobilegan.export.litert_rewrite import rewrite_for_litert
-from mobilegan.export.litert_runtime import io_quantization, is_nhwc, litert_missing, open_interpreter, run_tflite
+from mobilegan.export.litert_runtime import (
+    io_quantization,
+    is_nhwc,
+    litert_missing,
+    native_stderr_to_debug_log,
+    open_interpreter,
+    run_tflite,
+)
 from mobilegan.export.model_card import io_spec, make_artifact
 from mobilegan.export.targets import ExportJob, Target, register_target, verify_staged
 from mobilegan.export.wrap import wrap_for_export
@@ -67,11 +74,17 @@ def quantize_int8(module: nn.Module, calib: torch.Tensor, flavor: Int8Flavor = L
     return choice.module
 
 
+def _litert_torch() -> Any:
+    """``litert_torch``, imported with its native start-up chatter (absl, oneDNN) sent to the debug log."""
+    with native_stderr_to_debug_log():
+        import litert_torch
+    return litert_torch
+
+
 def channels_last(module: nn.Module) -> nn.Module:
     """``module`` taking and returning NHWC (litert-torch adds the transposes inside the graph).
     Not ``.eval()``-ed: ``module`` is already, and a converted PT2E graph refuses the call."""
-    import litert_torch
-
+    litert_torch = _litert_torch()
     return litert_torch.to_channel_last_io(module, args=[0], outputs=[0])
 
 
@@ -91,7 +104,7 @@ def _quiet_converter() -> Iterator[None]:
 
 def convert(module: nn.Module, example_nhwc: torch.Tensor, path: Path, *, quantized: bool) -> Path:
     """Convert an NHWC module to ``path`` (atomically)."""
-    import litert_torch
+    litert_torch = _litert_torch()
 
     kwargs: dict[str, Any] = {}
     if quantized:
@@ -101,7 +114,7 @@ def convert(module: nn.Module, example_nhwc: torch.Tensor, path: Path, *, quanti
         # Only tells the converter that the graph holds static int8 quantize / dequantize pairs.
         kwargs["quant_config"] = QuantConfig(
             pt2e_quantizer=PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True)))
-    with _quiet_converter(), torch.no_grad():
+    with _quiet_converter(), native_stderr_to_debug_log(), torch.no_grad():
         model = litert_torch.convert(module, (example_nhwc,), **kwargs)
         with atomic_path(path) as tmp:
             model.export(str(tmp))

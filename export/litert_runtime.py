@@ -9,8 +9,13 @@ reports the NCHW shape. A file with NCHW I/O runs too: the layout is read from t
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from collections.abc import Callable
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,8 @@ import numpy as np
 import torch
 
 from mobilegan.errors import MobileganError
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = "LiteRT support is an extra: pip install 'mobilegan[litert]'"
 
@@ -30,6 +37,31 @@ def litert_missing(*, convert: bool = False) -> str | None:
     return f"{', '.join(absent)} not installed ({INSTALL_HINT})" if absent else None
 
 
+@contextlib.contextmanager
+def native_stderr_to_debug_log() -> Iterator[None]:
+    """LiteRT's C++ code writes its chatter ("INFO: Created TensorFlow Lite XNNPACK delegate",
+    the converter's op counts) straight to file descriptor 2, past Python's ``sys.stderr``: send
+    it to a temporary file while the block runs and log it at debug level instead."""
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
+        saved = os.dup(fd)
+    except (OSError, ValueError):  # no real descriptor 2 (embedded interpreters): leave it alone
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        sys.stderr.flush()
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text:
+                log.debug("LiteRT native log:\n%s", text)
+
+
 def open_interpreter(path: Path, *, threads: int | None = None) -> Any:
     """An allocated ``ai_edge_litert`` interpreter for ``path`` (raises a one-line error)."""
     if missing := litert_missing():
@@ -37,8 +69,9 @@ def open_interpreter(path: Path, *, threads: int | None = None) -> Any:
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        interpreter.allocate_tensors()
+        with native_stderr_to_debug_log():
+            interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise MobileganError(f"{path}: not a loadable LiteRT model ({first})") from None
