@@ -132,11 +132,9 @@ class LiteRTFile:
 def _io(detail: dict[str, Any], name: str) -> dict[str, Any]:
     shape = [int(s) for s in detail["shape"]]
     dtype = str(detail["dtype"].__name__ if hasattr(detail["dtype"], "__name__") else detail["dtype"])
-    spec = io_spec(name, shape, layout="NHWC" if is_nhwc(shape) else "NCHW", dtype=dtype)
-    params = io_quantization(detail)
-    if params is not None:  # value in [0, 1] = (q - zero_point) * scale
-        spec["quantization"] = {"scale": params[0], "zero_point": params[1]}
-    return spec
+    # int8 files: value in [0, 1] = (q - zero_point) * scale
+    return io_spec(name, shape, layout="NHWC" if is_nhwc(shape) else "NCHW", dtype=dtype,
+                   quantization=io_quantization(detail))
 
 
 def describe_file(path: Path) -> LiteRTFile:

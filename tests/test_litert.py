@@ -202,3 +202,16 @@ def test_a_file_that_is_not_tflite_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(MobileganError, match="not a loadable LiteRT model"):
         run_tflite(bad, torch.rand(1, 3, 8, 8))
 
+
+
+def test_the_presets_left_out_differ_only_in_width() -> None:
+    import dataclasses
+
+    from mobilegan.models import list_models
+    from mobilegan.models.registry import get_config
+
+    covered = [get_config(n) for n in [*STUDENTS, DEFAULT_STUDENT]]
+    for name in list_models("generator"):
+        if name.startswith("mobile_") and name not in [*STUDENTS, DEFAULT_STUDENT]:
+            cfg = get_config(name)
+            assert any(dataclasses.replace(cfg, width=c.width) == c for c in covered), f"{name}: add it to STUDENTS"
