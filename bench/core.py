@@ -60,6 +60,15 @@ def _checkpoint_items(path: Path, cfg: BenchConfig, *, teacher: bool) -> list[_I
     return [_Item(f"eager:{path}", row, lambda t, m=model: eager_call(m, (cfg.size, cfg.size), t), teacher)]
 
 
+def _litert_runs_here(file: str) -> bool:
+    from mobilegan.export.litert_runtime import litert_missing
+
+    if (missing := litert_missing()) is not None:
+        log.warning("skipping %s: %s", file, missing)
+        return False
+    return True
+
+
 def _export_items(folder: Path, cfg: BenchConfig) -> list[_Item]:
     from mobilegan.export.model_card import read_card
 
@@ -74,7 +83,7 @@ def _export_items(folder: Path, cfg: BenchConfig) -> list[_Item]:
             make = lambda t, p=path, s=shape: executorch_call(p, s)  # noqa: E731 - threads set globally
         elif target == "onnx":
             make = lambda t, p=path, s=shape: onnx_call(p, s, t)  # noqa: E731
-        elif target == "litert" and path.suffix == ".tflite":
+        elif target == "litert" and path.suffix == ".tflite" and _litert_runs_here(art["file"]):
             make = lambda t, p=path, s=shape: litert_call(p, s, t)  # noqa: E731 - NCHW shape read from the file
         else:
             log.info("skipping %s (%s cannot run here)", art["file"], target)

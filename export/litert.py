@@ -199,5 +199,6 @@ LITERT = register_target(Target(
     export=export_litert,
     run=run_litert,
     available=_available,
+    runnable=litert_missing,  # verify / bench need only the interpreter, not the converter
     precisions=("fp32", "int8"),
 ))

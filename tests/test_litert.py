@@ -215,3 +215,15 @@ def test_the_presets_left_out_differ_only_in_width() -> None:
         if name.startswith("mobile_") and name not in [*STUDENTS, DEFAULT_STUDENT]:
             cfg = get_config(name)
             assert any(dataclasses.replace(cfg, width=c.width) == c for c in covered), f"{name}: add it to STUDENTS"
+
+
+def test_verify_without_the_runtime_skips_in_one_line(litert_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ai_edge_litert" else real(name, *a))
+    report = verify_export(litert_export)
+    assert report.ok and {c.status for c in report.checks} == {"skipped"}
+    assert all("mobilegan[litert]" in c.detail for c in report.checks)
+    with pytest.raises(MobileganError, match=r"mobilegan\[litert\]"):
+        run_tflite(litert_export / f"{DEFAULT_STUDENT}_fp32.tflite", torch.rand(1, 3, SIZE, SIZE))
