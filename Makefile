@@ -10,7 +10,7 @@ STAMP := $(VENV)/.mobilegan-installed
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,litert]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -13,7 +13,7 @@ import torch
 
 from mobilegan.bench.machine import describe_cpu
 from mobilegan.bench.results import Row, fill_efficiency
-from mobilegan.bench.runtimes import Call, eager_call, executorch_call, onnx_call, set_executorch_threads
+from mobilegan.bench.runtimes import Call, eager_call, executorch_call, litert_call, onnx_call, set_executorch_threads
 from mobilegan.bench.timing import time_interleaved
 from mobilegan.checkpoints import load_generator_checkpoint
 from mobilegan.errors import MobileganError
@@ -22,7 +22,8 @@ from mobilegan.utils.sizes import image_size_problem
 
 log = logging.getLogger(__name__)
 
-RUNTIME_NAMES = {"executorch": "executorch-xnnpack", "onnx": "onnxruntime-cpu", "eager": "eager-pytorch"}
+RUNTIME_NAMES = {"executorch": "executorch-xnnpack", "onnx": "onnxruntime-cpu", "litert": "litert-xnnpack",
+                 "eager": "eager-pytorch"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,15 @@ def _checkpoint_items(path: Path, cfg: BenchConfig, *, teacher: bool) -> list[_I
     return [_Item(f"eager:{path}", row, lambda t, m=model: eager_call(m, (cfg.size, cfg.size), t), teacher)]
 
 
+def _litert_runs_here(file: str) -> bool:
+    from mobilegan.export.litert_runtime import litert_missing
+
+    if (missing := litert_missing()) is not None:
+        log.warning("skipping %s: %s", file, missing)
+        return False
+    return True
+
+
 def _export_items(folder: Path, cfg: BenchConfig) -> list[_Item]:
     from mobilegan.export.model_card import read_card
 
@@ -75,6 +85,8 @@ def _export_items(folder: Path, cfg: BenchConfig) -> list[_Item]:
             make = lambda t, p=path, s=shape: executorch_call(p, s)  # noqa: E731 - threads set globally
         elif target == "onnx":
             make = lambda t, p=path, s=shape: onnx_call(p, s, t)  # noqa: E731
+        elif target == "litert" and path.suffix == ".tflite" and _litert_runs_here(art["file"]):
+            make = lambda t, p=path, s=shape: litert_call(p, s, t)  # noqa: E731 - NCHW shape read from the file
         else:
             log.info("skipping %s (%s cannot run here)", art["file"], target)
             continue

@@ -2,6 +2,7 @@
 
 Thread counts are set per runtime so every row of a comparison runs with the same number:
 eager PyTorch via ``torch.set_num_threads``, onnxruntime via ``intra_op_num_threads``,
+LiteRT via the interpreter's ``num_threads`` (XNNPACK's pool),
 ExecuTorch via its own threadpool (``_unsafe_reset_threadpool``), which ignores torch's
 setting and defaults to the number of cores (DESIGN.md §3). The ExecuTorch threadpool must be
 reset before programs are loaded, so :func:`set_executorch_threads` is called first.
@@ -57,4 +58,13 @@ def executorch_call(path: Path, shape: list[int]) -> Call:
 def onnx_call(path: Path, shape: list[int], threads: int) -> Call:
     fn, _ = open_onnx(Path(path), threads)
     x = torch.rand(*shape)
+    return lambda: fn(x)
+
+
+def litert_call(path: Path, shape: list[int], threads: int) -> Call:
+    """A ``.tflite`` in ``ai_edge_litert`` (XNNPACK) at ``threads``; ``shape`` is the NCHW input shape."""
+    from mobilegan.export.litert_runtime import open_tflite
+
+    fn, nchw = open_tflite(Path(path), threads)
+    x = torch.rand(*nchw)
     return lambda: fn(x)

@@ -8,8 +8,9 @@ app    folder (under ``apps/``)                      what is copied
 ====== ============================================= ===========================================
 ios    ``ios/MobileGAN/Model/``                      one Core ML ``.mlpackage`` (Xcode compiles it):
                                                      the uncompressed one, as the app loads one
-android ``android/app/src/main/assets/model/``       the ExecuTorch ``.pte`` files (fp32, int8) and
-                                                     any BundledProgram ``.bpte``
+android ``android/app/src/main/assets/model/``       the ExecuTorch ``.pte`` files (fp32, int8),
+                                                     any BundledProgram ``.bpte`` and the LiteRT
+                                                     ``.tflite`` files
 web    ``web/model/``                                the ``.onnx`` (+ its ``.onnx.data`` if any)
 ====== ============================================= ===========================================
 
@@ -53,7 +54,8 @@ class AppTarget:
 APP_TARGETS: dict[str, AppTarget] = {
     "ios": AppTarget("ios", ("ios", "MobileGAN", "Model"), ("coreml",), "Core ML (.mlpackage)"),
     "android": AppTarget(
-        "android", ("android", "app", "src", "main", "assets", "model"), ("executorch",), "ExecuTorch (.pte)"
+        "android", ("android", "app", "src", "main", "assets", "model"), ("executorch", "litert"),
+        "ExecuTorch (.pte) or LiteRT (.tflite)"
     ),
     "web": AppTarget("web", ("web", "model"), ("onnx",), "ONNX Runtime Web (.onnx)"),
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,12 +80,36 @@ class ClippingObserver(MinMaxObserver):  # type: ignore[misc]
         return self._calculate_qparams(lo, hi)
 
 
-def quantization_config(quantile: float | None = CLIP_QUANTILE) -> Any:
-    """XNNPACK's symmetric config (per-channel int8 weights, per-tensor int8 activations) with
-    :class:`ClippingObserver` for the activations; ``quantile=None``: the stock config as it is."""
+@dataclass(frozen=True)
+class Int8Flavor:
+    """Whose PT2E quantizer annotates the graph: ExecuTorch's XNNPACK quantizer (the default) or
+    another runtime's (LiteRT's, :mod:`mobilegan.export.litert`). The range policies are the same."""
+
+    name: str
+    stock_config: Callable[[], Any]  # the quantizer's own symmetric config (per-channel weights)
+    quantizer: Callable[[Any], Any]  # config -> a Quantizer with that config set globally
+    fold_quantize: bool = True  # convert_pt2e: fold weight quantization into int8 constants
+
+
+def _xnnpack_config() -> Any:
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
 
-    base = get_symmetric_quantization_config(is_per_channel=True)
+    return get_symmetric_quantization_config(is_per_channel=True)
+
+
+def _xnnpack_quantizer(config: Any) -> Any:
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer
+
+    return XNNPACKQuantizer().set_global(config)
+
+
+XNNPACK = Int8Flavor("xnnpack", _xnnpack_config, _xnnpack_quantizer)
+
+
+def quantization_config(quantile: float | None = CLIP_QUANTILE, flavor: Int8Flavor = XNNPACK) -> Any:
+    """The flavor's symmetric config (per-channel int8 weights, per-tensor int8 activations) with
+    :class:`ClippingObserver` for the activations; ``quantile=None``: the stock config as it is."""
+    base = flavor.stock_config()
     if quantile is None:
         return base
     act = dataclasses.replace(base.input_activation,
@@ -164,31 +189,31 @@ class Int8Choice:
     calib_psnr_db: dict[str, float]  # policy name -> worst calibration image's int8-vs-fp32 PSNR
 
 
-def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy) -> fx.GraphModule:
+def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy,
+              flavor: Int8Flavor = XNNPACK) -> fx.GraphModule:
     """Prepare ``graph`` for ``policy``, run the calibration images through it, convert."""
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     from mobilegan.utils.progress import progress_bar
 
-    prepared = prepare_pt2e(copy.deepcopy(graph), XNNPACKQuantizer().set_global(quantization_config(policy.quantile)))
+    prepared = prepare_pt2e(copy.deepcopy(graph), flavor.quantizer(quantization_config(policy.quantile, flavor)))
     if policy.quantile is not None:
         keep_image_ranges(prepared)
     with torch.no_grad():
         for i in progress_bar(range(calib.shape[0]), desc=f"int8 calibration ({policy.name})", unit="img",
                               leave=False):
             prepared(calib[i : i + 1])
-    return convert_pt2e(prepared)
+    return convert_pt2e(prepared, fold_quantize=flavor.fold_quantize)
 
 
 def choose_int8(graph: fx.GraphModule, calib: torch.Tensor,
-                policies: tuple[RangePolicy, ...] = POLICIES) -> Int8Choice:
+                policies: tuple[RangePolicy, ...] = POLICIES, flavor: Int8Flavor = XNNPACK) -> Int8Choice:
     """The converted int8 graph of the policy whose worst ``calib`` image is closest to ``graph``
     (fp32), judged as the parity check judges (:func:`mobilegan.export.parity.compare`)."""
     reference = eager_outputs(graph, calib)
     best: tuple[float, RangePolicy, fx.GraphModule] | None = None
     scores: dict[str, float] = {}
     for policy in policies:
-        converted = calibrate(graph, calib, policy)
+        converted = calibrate(graph, calib, policy, flavor)
         scores[policy.name] = round(compare(eager_outputs(converted, calib), reference, precision="int8").psnr_db, 2)
         if best is None or scores[policy.name] > best[0]:
             best = (scores[policy.name], policy, converted)

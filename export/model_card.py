@@ -20,7 +20,7 @@ from mobilegan.version import __version__
 
 SCHEMA_VERSION = 2  # 2: per-artifact ``selftest_min_psnr_db`` replaces ``selftest.min_psnr_db``
 MODEL_CARD = "model.json"
-TARGETS = ("executorch", "onnx", "coreml", "executorch-coreml")
+TARGETS = ("executorch", "onnx", "coreml", "executorch-coreml", "litert")
 PRECISIONS = ("fp32", "int8", "fp16")
 _TOP_KEYS = ("schema_version", "name", "mobilegan_version", "created", "source", "config", "params", "macs",
              "macs_compat", "size", "artifacts")
@@ -34,10 +34,15 @@ class ModelCardError(MobileganError):
 
 
 def io_spec(name: str, shape: Sequence[int], *, layout: str = "NCHW", dtype: str = "float32",
-            value_range: tuple[float, float] = (0, 1)) -> dict[str, Any]:
-    """The ``input`` / ``output`` entry of an artifact."""
-    return {"name": name, "shape": [int(s) for s in shape], "layout": layout, "dtype": dtype,
-            "range": [value_range[0], value_range[1]]}
+            value_range: tuple[float, float] = (0, 1),
+            quantization: tuple[float, int] | None = None) -> dict[str, Any]:
+    """The ``input`` / ``output`` entry of an artifact; ``quantization`` (scale, zero point) for an
+    integer tensor whose value in ``range`` is ``(q - zero_point) * scale`` (LiteRT int8 files)."""
+    spec: dict[str, Any] = {"name": name, "shape": [int(s) for s in shape], "layout": layout, "dtype": dtype,
+                            "range": [value_range[0], value_range[1]]}
+    if quantization is not None:
+        spec["quantization"] = {"scale": float(quantization[0]), "zero_point": int(quantization[1])}
+    return spec
 
 
 def make_artifact(*, target: str, file: str, precision: str, sha256: str, size_bytes: int,

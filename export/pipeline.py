@@ -164,7 +164,7 @@ def export_model(
         raise MobileganError(f"--out {out_dir}: exists and is not a folder")
     chosen = resolve_targets(targets)
     if ALL in targets and quantize is None:
-        quantize = "int8"  # `all` means all: fp32 and int8 ExecuTorch, ONNX, Core ML
+        quantize = "int8"  # `all` means all: fp32 and int8 ExecuTorch and LiteRT, ONNX, Core ML
         log.debug("--target all: int8 ExecuTorch too")
     if app is not None:
         _check_app_targets(app, [t.name for t in chosen], Path(out_dir))

@@ -29,7 +29,8 @@ from mobilegan.export.parity import ParityResult, Runner, check_artifact
 
 log = logging.getLogger(__name__)
 
-TARGET_MODULES: tuple[str, ...] = ("mobilegan.export.executorch", "mobilegan.export.onnx", "mobilegan.export.coreml")
+TARGET_MODULES: tuple[str, ...] = ("mobilegan.export.executorch", "mobilegan.export.onnx", "mobilegan.export.coreml",
+                                   "mobilegan.export.litert")
 ALL = "all"
 
 
@@ -68,6 +69,7 @@ class Target:
     available: Callable[[], str | None] = _always  # None, or why the target cannot export here
     precisions: tuple[str, ...] = ("fp32",)
     unchecked: str | None = None  # with run=None: why its artifacts cannot be checked here (model.json says it)
+    runnable: Callable[[], str | None] = _always  # None, or why ``run`` cannot run here (e.g. runtime not installed)
 
     def unchecked_reason(self) -> str:
         return self.unchecked or f"{self.name} artifacts cannot run on this machine"

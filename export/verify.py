@@ -77,6 +77,8 @@ def _check_one(folder: Path, artifact: dict[str, Any], inputs: Any, expected: An
     if target is None or target.run is None:
         why = artifact.get("unchecked") or (target.unchecked_reason() if target else f"no {target_name} target here")
         return result("skipped", f"sha256 ok; not checked here: {why}")
+    if (missing := target.runnable()) is not None:
+        return result("skipped", f"sha256 ok; not checked here: {missing}")
     try:
         parity = compare(target.run(path, inputs), expected, precision=precision)
     except Exception as exc:  # noqa: BLE001 - a runtime refusing the file is a failed check, reported in one line

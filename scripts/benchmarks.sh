@@ -22,8 +22,8 @@ $MG profile "$STUDENT" --size 256 --json > "$OUT/profile_student.json"
 
 # Exports at 256 px (parity checked). The teacher's int8 export is tried on its own: with random
 # weights it may fail the 30 dB parity threshold, which must not cost the fp32 files.
-$MG export "$STUDENT" --target executorch --target onnx --quantize int8 --size 256 --out "$OUT/student_256"
-$MG export "$TEACHER" --target executorch --target onnx --size 256 --out "$OUT/teacher_256"
+$MG export "$STUDENT" --target executorch --target onnx --target litert --quantize int8 --size 256 --out "$OUT/student_256"
+$MG export "$TEACHER" --target executorch --target onnx --target litert --size 256 --out "$OUT/teacher_256"
 $MG export "$TEACHER" --target executorch --quantize int8 --size 256 --out "$OUT/teacher_256" \
   || echo "teacher int8: refused by the parity check (see above)" | tee "$OUT/teacher_int8.txt"
 

@@ -181,3 +181,14 @@ def test_web_page_and_server_read_the_folder_install_writes() -> None:
     assert f"params.get('model') ?? '{dest.name}/'" in main_js
     assert f"path.join(APP_ROOT, '{dest.name}')" in server
     assert "new URL('model.json', baseUrl)" in (APPS / "web" / "src" / "model-card.js").read_text()
+
+
+def test_android_gets_litert_files_beside_executorch_or_alone(tmp_path: Path, apps_root: Path) -> None:
+    both = write_fake_artifacts(tmp_path / "both", {"executorch": ["m_fp32.pte"], "litert": ["m_fp32.tflite"],
+                                                    "onnx": ["m.onnx"]})
+    installed = {p.name for p in install_to_app(both, "android", apps_root=apps_root)}
+    assert {"m_fp32.pte", "m_fp32.tflite"} <= installed and "m.onnx" not in installed
+    alone = write_fake_artifacts(tmp_path / "alone", {"litert": ["m_int8.tflite"]})
+    assert "m_int8.tflite" in {p.name for p in install_to_app(alone, "android", apps_root=apps_root)}
+    with pytest.raises(MobileganError, match="LiteRT"):
+        install_to_app(write_fake_artifacts(tmp_path / "web", {"onnx": ["m.onnx"]}), "android", apps_root=apps_root)

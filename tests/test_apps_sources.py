@@ -210,9 +210,13 @@ def exporter_card_keys(tmp_path: Path) -> set[str]:
         artifact = model_card.make_artifact(
             target="onnx", file="m.onnx", precision="fp32", sha256="0" * 64, size_bytes=1,
             input_spec=io, output_spec=io, exporter={"torch": torch.__version__}, delegation={}, parity={})
+        int8_io = model_card.io_spec("args_0", [1, 8, 8, 3], layout="NHWC", dtype="int8", quantization=(1 / 255, -128))
+        litert = model_card.make_artifact(  # LiteRT int8: integer I/O with its scale and zero point
+            target="litert", file="m_int8.tflite", precision="int8", sha256="0" * 64, size_bytes=1,
+            input_spec=int8_io, output_spec=int8_io, exporter={"torch": torch.__version__}, delegation={}, parity={})
         section = selftest.write_selftest(tmp_path, torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
         card = model_card.ModelCard(name="m", source={"checkpoint": "c", "sha256": "0"}, config={}, params=1, macs=1,
-                                    macs_compat=1, size=(8, 8), artifacts=(artifact,), selftest=section).to_dict()
+                                    macs_compat=1, size=(8, 8), artifacts=(artifact, litert), selftest=section).to_dict()
     except TypeError as exc:  # the exporter's API moved: this test must follow it
         pytest.fail(f"mobilegan.export.model_card API changed, update exporter_card_keys: {exc}")
     keys: set[str] = set()

@@ -6,11 +6,12 @@ import argparse
 
 from mobilegan.cli.common import image_size, positive_int, print_json
 
-HELP = "export a generator to ExecuTorch (.pte fp32/int8), ONNX, Core ML with parity checks and model.json"
+HELP = "export a generator to ExecuTorch (.pte fp32/int8), ONNX, Core ML, LiteRT (.tflite fp32/int8) with parity checks and model.json"
 EXAMPLES = (
     "mobilegan export runs/distill/student.pt --target all --out export/\n"
     "  mobilegan export --target executorch --out export/ --bundled      # latest distilled student\n"
-    "  mobilegan export G_AB.pt --target onnx --dynamic-size --out web/"
+    "  mobilegan export G_AB.pt --target onnx --dynamic-size --out web/\n"
+    "  mobilegan export student.pt --target litert --quantize int8 --out android/   # pip install 'mobilegan[litert]'"
 )
 
 
@@ -19,12 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", nargs="?", help="generator checkpoint (default: the student of the last `mobilegan distill` here)")
     p.add_argument("--target", action="append", required=True, metavar="TARGET",
-                   help="executorch, onnx, coreml, executorch-coreml, or all = every one of them that exports here, "
-                        "ExecuTorch in fp32 and int8 (repeatable)")
+                   help="executorch, onnx, coreml, executorch-coreml, litert, or all = every one of them that exports "
+                        "here, ExecuTorch and LiteRT in fp32 and int8 (repeatable)")
     p.add_argument("--out", help="output folder (model.json and the artifacts; default: export/ next to the checkpoint)")
     p.add_argument("--size", type=image_size, default=256, help="input side in pixels, a multiple of 4 (default 256)")
     p.add_argument("--quantize", choices=("int8",),
-                   help="also write an int8 ExecuTorch program (PT2E, XNNPACK; implied by --target all)")
+                   help="also write int8 ExecuTorch and LiteRT files (PT2E, XNNPACK; implied by --target all)")
     p.add_argument("--calib-data", metavar="DIR", help="images for int8 calibration and parity (default: the "
                    "checkpoint's distillation images, else fixed synthetic images)")
     p.add_argument("--calib-count", type=positive_int, default=16, metavar="N",

@@ -6,7 +6,7 @@ import argparse
 
 from mobilegan.cli.common import image_size, non_negative_int
 
-HELP = "translate image files (any size; large photos tile by tile) with a checkpoint, .pte or .onnx"
+HELP = "translate image files (any size; large photos tile by tile) with a checkpoint, .pte, .onnx or .tflite"
 EXAMPLES = "mobilegan translate photos/ --model runs/distill/student.pt --out styled/\n  mobilegan translate 'shots/*.jpg' --model export/mobile_w025_fp32.pte --out styled/ --tile 256"
 
 
@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("translate", help=HELP, description=HELP, epilog=f"examples:\n  {EXAMPLES}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
-    p.add_argument("--model", required=True, help="generator checkpoint (any supported layout), .pte, .onnx or .mlpackage")
+    p.add_argument("--model", required=True, help="generator checkpoint (any supported layout), .pte, .onnx, .tflite or .mlpackage")
     p.add_argument("--out", required=True, help="output folder (never overwrites an input; earlier outputs only with --overwrite)")
     p.add_argument("--tile", type=image_size, default=512, help="tile side for large images (default 512)")
     p.add_argument("--overlap", type=non_negative_int,

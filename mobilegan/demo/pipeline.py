@@ -240,7 +240,7 @@ def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) 
     not_shown: list[str] = []
     for art in card["artifacts"]:
         path = cfg.out / "export" / art["file"]
-        if art["target"] not in ("executorch", "onnx") or path.suffix not in (".pte", ".onnx"):
+        if art["target"] not in ("executorch", "onnx", "litert") or path.suffix not in (".pte", ".onnx", ".tflite"):
             not_shown.append(art["file"])  # Core ML runs only on Apple devices (parity used the MIL interpreter)
             continue
         runner = ExportedRunner(path)

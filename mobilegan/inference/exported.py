@@ -154,10 +154,17 @@ class ExportedRunner:
             self.fn, shape = open_onnx(path)
         elif suffix == ".mlpackage":
             self.fn, shape = _open_coreml(path)
+        elif suffix == ".tflite":
+            from mobilegan.export.litert_runtime import open_tflite
+
+            self.fn, shape = open_tflite(path)  # NCHW float in and out, whatever the file's layout
+            shape = list(shape)
         else:
             raise MobileganError(f"{path}: unknown model type {suffix}")
         if entry is not None:
             shape = entry["input"]["shape"]
+            if entry["input"].get("layout") == "NHWC" and len(shape) == 4:  # LiteRT: (N, H, W, C)
+                shape = [shape[0], shape[3], shape[1], shape[2]]
         self.size: int | None = None
         if shape is not None and all(isinstance(s, int) for s in shape[-2:]):
             if shape[-1] != shape[-2]:

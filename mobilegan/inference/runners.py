@@ -2,7 +2,7 @@
 
 A runner maps (1, 3, H, W) in [-1, 1] of any H, W to the same, tiling when needed:
 checkpoints run in eager PyTorch (any size, whole-image InstanceNorm statistics when tiled);
-exported files (.pte, .onnx, .mlpackage) have a fixed input size, so images are processed in
+exported files (.pte, .onnx, .tflite, .mlpackage) have a fixed input size, so images are processed in
 tiles of exactly that size, except models that normalise per image (InstanceNorm), which run
 whole (see :mod:`mobilegan.inference.exported`). Tile overlaps follow the receptive field.
 """
@@ -35,14 +35,14 @@ class EagerRunner:
 
 
 def open_runner(model: str | os.PathLike[str], *, device: str = "cpu") -> Runner:
-    """A runner for a checkpoint, ``.pte``, ``.onnx`` or (macOS) ``.mlpackage``."""
+    """A runner for a checkpoint, ``.pte``, ``.onnx``, ``.tflite`` or (macOS) ``.mlpackage``."""
     from mobilegan.checkpoints.tf_loader import checkpoint_exists
 
     path = Path(model)
     if not checkpoint_exists(model):  # TF checkpoints: folders, ckpt-N prefixes, PATH:NAME
         raise MobileganError(f"{path}: no such model file")
     suffix = path.suffix.lower()
-    if suffix in (".pte", ".onnx", ".mlpackage"):
+    if suffix in (".pte", ".onnx", ".mlpackage", ".tflite"):
         from mobilegan.inference.exported import ExportedRunner
 
         return ExportedRunner(path)

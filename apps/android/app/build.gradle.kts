@@ -13,7 +13,7 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "0.1.0"
-        // executorch-android ships arm64-v8a (phones) and x86_64 (emulator) native libraries.
+        // executorch-android and litert ship arm64-v8a (phones) and x86_64 (emulator) native libraries.
         ndk {
             abiFilters += listOf("arm64-v8a", "x86_64")
         }
@@ -43,12 +43,14 @@ android {
 
     androidResources {
         // Keep models uncompressed in the APK: the first-run copy to filesDir is then a plain read.
-        noCompress += listOf("pte", "bpte", "f32")
+        noCompress += listOf("pte", "bpte", "tflite", "f32")
     }
 }
 
 dependencies {
     implementation(libs.executorch.android)
+    implementation(libs.litert)
+    implementation(libs.litert.gpu)
     implementation(libs.fbjni)
     implementation(libs.soloader.nativeloader)
     implementation(libs.camerax.core)

@@ -13,10 +13,12 @@ data class BenchResult(
     val size: List<Int>,
     val timesMs: List<Double>,
     val warmup: Int,
+    val runtime: String = RUNTIME,
 ) {
     val medianMs: Double = quantile(timesMs, 0.5)
     val p10Ms: Double = quantile(timesMs, 0.1)
     val p90Ms: Double = quantile(timesMs, 0.9)
+    private val runtimeVersion: String = if (runtime.startsWith("litert")) LITERT_VERSION else EXECUTORCH_VERSION
 
     fun summary(): String =
         "$model $precision: median ${"%.2f".format(medianMs)} ms, p10 ${"%.2f".format(p10Ms)} ms, " +
@@ -25,7 +27,7 @@ data class BenchResult(
     fun toJson(): JSONObject = JSONObject()
         .put("schema", SCHEMA)
         .put("created", Instant.now().toString())
-        .put("app", JSONObject().put("name", "mobilegan-android").put("runtime_version", EXECUTORCH_VERSION))
+        .put("app", JSONObject().put("name", "mobilegan-android").put("runtime_version", runtimeVersion))
         .put(
             "machine",
             JSONObject()
@@ -38,7 +40,7 @@ data class BenchResult(
 
     private fun row(): JSONObject = JSONObject()
         .put("model", model)
-        .put("runtime", RUNTIME)
+        .put("runtime", runtime)
         .put("precision", precision)
         .put("threads", 0)
         .put("size", if (size.size == 2 && size[0] != size[1]) JSONArray(size) else size[0])
@@ -65,6 +67,7 @@ data class BenchResult(
         const val SCHEMA = "mobilegan.bench/1"
         const val RUNTIME = "executorch-xnnpack"
         const val EXECUTORCH_VERSION = "1.5.1"
+        const val LITERT_VERSION = "2.3.0" // com.google.ai.edge.litert:litert in libs.versions.toml
 
         /** Times [runs] calls of [step] after [warmup] untimed ones; [step] returns its own ms. */
         fun measure(
@@ -73,12 +76,13 @@ data class BenchResult(
             size: List<Int>,
             runs: Int,
             warmup: Int,
+            runtime: String = RUNTIME,
             step: () -> Double,
         ): BenchResult {
             require(runs > 0 && warmup >= 0) { "runs must be > 0 and warm-up >= 0" }
             repeat(warmup) { step() }
             val times = List(runs) { step() }
-            return BenchResult(model, precision, size, times, warmup)
+            return BenchResult(model, precision, size, times, warmup, runtime)
         }
     }
 }

@@ -49,7 +49,7 @@ class MainActivity : AppCompatActivity() {
     private var card: ModelCard? = null
 
     /** Read and replaced on the inference thread only (see [withModel], [onCameraFrame]). */
-    private var model: StyleModel? = null
+    private var model: StyleEngine? = null
     private var camera: CameraFeed? = null
     private var lastBenchFile: File? = null
 
@@ -119,7 +119,7 @@ class MainActivity : AppCompatActivity() {
             modelDir = dir
             card = parsed
             buildPrecisionChips(parsed)
-            openModel(parsed.executorchArtifacts.first())
+            openModel(parsed.runnableArtifacts.first())
             setButtonsEnabled(true)
             modelReady.complete(Unit)
         } catch (e: Exception) {
@@ -131,12 +131,12 @@ class MainActivity : AppCompatActivity() {
 
     private fun buildPrecisionChips(parsed: ModelCard) {
         binding.precisionGroup.removeAllViews()
-        for (artifact in parsed.executorchArtifacts) {
+        for (artifact in parsed.runnableArtifacts) {
             val chip = Chip(this).apply {
-                text = artifact.precision
-                tag = artifact.precision
+                text = if (artifact.target == ModelCard.LITERT_TARGET) "LiteRT ${artifact.precision}" else artifact.precision
+                tag = chipTag(artifact)
                 isCheckable = true
-                isChecked = artifact == parsed.executorchArtifacts.first()
+                isChecked = artifact == parsed.runnableArtifacts.first()
                 setOnClickListener { lifecycleScope.launch { reportErrors("model") { openModel(artifact) } } }
             }
             binding.precisionGroup.addView(chip)
@@ -147,21 +147,24 @@ class MainActivity : AppCompatActivity() {
     private suspend fun openModel(artifact: Artifact) {
         val dir = modelDir ?: return
         val input = withContext(inference) {
-            val opened = StyleModel.open(File(dir, artifact.file), artifact)
+            val opened = StyleEngine.open(File(dir, artifact.file), artifact)
             model?.close()
             model = opened
-            opened.artifact.input
+            opened.artifact.input to opened.runtimeLabel
         }
-        binding.precisionGroup.findViewWithTag<Chip>(artifact.precision)?.isChecked = true
+        binding.precisionGroup.findViewWithTag<Chip>(chipTag(artifact))?.isChecked = true
         binding.modelInfo.text =
-            "${card?.name} · ${artifact.file} · ${artifact.precision} · ${input.width}×${input.height} · ExecuTorch XNNPACK"
+            "${card?.name} · ${artifact.file} · ${artifact.precision} · ${input.first.width}×${input.first.height} · " +
+                input.second
     }
+
+    private fun chipTag(artifact: Artifact): String = "${artifact.target}/${artifact.precision}"
 
     /**
      * Runs [block] on the inference thread with the model current *then*: a precision switch queued
      * before it has already swapped the model, so [block] never sees a closed one.
      */
-    private suspend fun <T> withModel(block: (StyleModel) -> T): T = withContext(inference) {
+    private suspend fun <T> withModel(block: (StyleEngine) -> T): T = withContext(inference) {
         block(model ?: error("no model loaded"))
     }
 
@@ -243,7 +246,7 @@ class MainActivity : AppCompatActivity() {
         val parsed = card ?: return
         binding.report.text = "self-test running…"
         val report = withContext(inference) {
-            runCatching { SelfTest(dir, parsed).run { artifact -> StyleModel.open(File(dir, artifact.file), artifact) } }
+            runCatching { SelfTest(dir, parsed).run { artifact -> StyleEngine.open(File(dir, artifact.file), artifact) } }
         }
         val text = report.fold({ it.describe() }, { "SELF-TEST ERROR: ${it.message}" })
         Log.i(TAG, text)
@@ -254,7 +257,9 @@ class MainActivity : AppCompatActivity() {
         val parsed = card ?: return
         binding.report.text = "benchmark: $warmup warm-up + $runs timed runs…"
         val result = withModel { current ->
-            BenchResult.measure(parsed.name, current.artifact.precision, parsed.size, runs, warmup) { current.run().second }
+            BenchResult.measure(
+                parsed.name, current.artifact.precision, parsed.size, runs, warmup, current.benchRuntime,
+            ) { current.run().second }
         }
         val json = result.toJson()
         val file = withContext(Dispatchers.IO) { result.save(json.toString(2), getExternalFilesDir(null) ?: filesDir) }
@@ -276,14 +281,21 @@ class MainActivity : AppCompatActivity() {
         startActivity(Intent.createChooser(send, getString(R.string.share)))
     }
 
-    /** `--es precision`, `--ez selftest`, `--ez benchmark` (`--ei runs`, `--ei warmup`), once the model is loaded. */
+    /**
+     * `--es precision`, `--es backend` (executorch or litert), `--ez selftest`, `--ez benchmark`
+     * (`--ei runs`, `--ei warmup`), once the model is loaded.
+     */
     private suspend fun handleLaunchExtras(intent: Intent) {
         val extras = intent.extras ?: return
         reportErrors("launch extras") {
             modelReady.await()
-            extras.getString("precision")?.let { wanted ->
-                val artifact = card?.executorchArtifacts?.firstOrNull { it.precision == wanted }
-                    ?: error("model.json lists no $wanted program")
+            val backend = extras.getString("backend")
+            val precision = extras.getString("precision")
+            if (backend != null || precision != null) {
+                val wantedTarget = backend ?: ModelCard.TARGET
+                val artifact = card?.runnableArtifacts?.firstOrNull {
+                    it.target == wantedTarget && (precision == null || it.precision == precision)
+                } ?: error("model.json lists no $wantedTarget ${precision ?: ""} file")
                 openModel(artifact)
             }
             if (extras.getBoolean("selftest", false)) {

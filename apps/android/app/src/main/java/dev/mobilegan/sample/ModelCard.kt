@@ -14,12 +14,21 @@ data class TensorSpec(
     val dtype: String,
     val rangeLo: Float,
     val rangeHi: Float,
+    /** int8 I/O (LiteRT int8 files): value = (q - zeroPoint) * scale; 1 and 0 for float tensors. */
+    val scale: Float = 1f,
+    val zeroPoint: Int = 0,
 ) {
+    val channelsLast: Boolean
+        get() = layout == "NHWC"
+
     val height: Int
-        get() = shape[2].toInt()
+        get() = shape[if (channelsLast) 1 else 2].toInt()
 
     val width: Int
-        get() = shape[3].toInt()
+        get() = shape[if (channelsLast) 2 else 3].toInt()
+
+    val channels: Int
+        get() = shape[if (channelsLast) 3 else 1].toInt()
 
     val numel: Int
         get() = shape.fold(1L) { acc, v -> acc * v }.toInt()
@@ -55,9 +64,20 @@ data class ModelCard(
             .filter { it.target == TARGET && it.file.endsWith(".pte") }
             .sortedBy { PRECISION_ORDER.indexOf(it.precision).let { i -> if (i < 0) PRECISION_ORDER.size else i } }
 
+    /** LiteRT files the app can run, fp32 first. */
+    val litertArtifacts: List<Artifact>
+        get() = artifacts
+            .filter { it.target == LITERT_TARGET && it.file.endsWith(".tflite") }
+            .sortedBy { PRECISION_ORDER.indexOf(it.precision).let { i -> if (i < 0) PRECISION_ORDER.size else i } }
+
+    /** Everything the app can run: ExecuTorch first (the default backend), then LiteRT. */
+    val runnableArtifacts: List<Artifact>
+        get() = executorchArtifacts + litertArtifacts
+
     companion object {
         const val SCHEMA_VERSION = 2
         const val TARGET = "executorch"
+        const val LITERT_TARGET = "litert"
         private val PRECISION_ORDER = listOf("fp32", "int8", "fp16")
 
         fun parse(text: String): ModelCard {
@@ -73,8 +93,9 @@ data class ModelCard(
                 artifacts = artifacts,
                 selftest = root.optJSONObject("selftest")?.let(::parseSelfTest),
             )
-            require(card.executorchArtifacts.isNotEmpty()) {
-                "model.json lists no ExecuTorch .pte: export with --target executorch --app android"
+            require(card.runnableArtifacts.isNotEmpty()) {
+                "model.json lists no ExecuTorch .pte or LiteRT .tflite: " +
+                    "export with --target executorch (or --target litert) --app android"
             }
             return card
         }
@@ -94,6 +115,7 @@ data class ModelCard(
                 return TensorSpec("", longArrayOf(), "", "", 0f, 1f)
             }
             val range = json.getJSONArray("range")
+            val quantization = json.optJSONObject("quantization")
             return TensorSpec(
                 name = json.getString("name"),
                 shape = json.getJSONArray("shape").longs(),
@@ -101,6 +123,8 @@ data class ModelCard(
                 dtype = json.getString("dtype"),
                 rangeLo = range.getDouble(0).toFloat(),
                 rangeHi = range.getDouble(1).toFloat(),
+                scale = quantization?.getDouble("scale")?.toFloat() ?: 1f,
+                zeroPoint = quantization?.getInt("zero_point") ?: 0,
             )
         }
 
@@ -125,13 +149,20 @@ data class ModelCard(
     }
 }
 
-/** Validates that an artifact is something this app's pixel path can feed. */
+/**
+ * Validates that an artifact is something this app's pixel path can feed: ExecuTorch programs take
+ * float32 NCHW; LiteRT files take NHWC, float32 or int8 with a scale (model.json `quantization`).
+ */
 fun Artifact.checkRunnable() {
+    val litert = target == ModelCard.LITERT_TARGET
     for ((what, spec) in listOf("input" to input, "output" to output)) {
-        require(spec.layout == "NCHW" && spec.dtype == "float32" && spec.shape.size == 4) {
-            "$file: $what must be float32 NCHW, model.json says ${spec.dtype} ${spec.layout}"
+        val layoutOk = if (litert) spec.layout == "NHWC" || spec.layout == "NCHW" else spec.layout == "NCHW"
+        val dtypeOk = spec.dtype == "float32" || (litert && spec.dtype == "int8" && spec.scale > 0f)
+        require(layoutOk && dtypeOk && spec.shape.size == 4) {
+            "$file: $what must be ${if (litert) "float32 or int8 NHWC" else "float32 NCHW"}, " +
+                "model.json says ${spec.dtype} ${spec.layout}"
         }
-        require(spec.shape[1] == 3L) {
+        require(spec.channels == 3) {
             "$file: $what must have 3 channels (RGB)"
         }
     }

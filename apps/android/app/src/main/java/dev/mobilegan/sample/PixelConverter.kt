@@ -7,7 +7,8 @@ import android.graphics.Paint
 import java.nio.FloatBuffer
 
 /**
- * Bitmap <-> NCHW float conversion at the model's size, with every buffer allocated once:
+ * Bitmap <-> float conversion at the model's size, in the model's layout (NCHW for ExecuTorch,
+ * NHWC for LiteRT, from model.json), with every buffer allocated once:
  * the scaled input bitmap, the IntArray of ARGB pixels, and two output bitmaps used in turn
  * (the screen shows one while the next frame is written into the other).
  */
@@ -49,15 +50,17 @@ class PixelConverter(private val input: TensorSpec, private val output: TensorSp
     private fun writeInput(dest: FloatBuffer) {
         val lo = input.rangeLo
         val step = (input.rangeHi - input.rangeLo) / 255f
+        val (pixelStride, channelStride) = strides(input, plane)
         for (i in 0 until plane) {
             val argb = pixels[i]
-            dest.put(i, lo + ((argb shr 16) and 0xFF) * step)
-            dest.put(plane + i, lo + ((argb shr 8) and 0xFF) * step)
-            dest.put(2 * plane + i, lo + (argb and 0xFF) * step)
+            val at = i * pixelStride
+            dest.put(at, lo + ((argb shr 16) and 0xFF) * step)
+            dest.put(at + channelStride, lo + ((argb shr 8) and 0xFF) * step)
+            dest.put(at + 2 * channelStride, lo + (argb and 0xFF) * step)
         }
     }
 
-    /** NCHW floats in the model's output range -> one of the two reused output bitmaps. */
+    /** Floats in the model's output range and layout -> one of the two reused output bitmaps. */
     fun toBitmap(data: FloatArray): Bitmap {
         val outPlane = output.width * output.height
         require(data.size == 3 * outPlane) {
@@ -65,10 +68,12 @@ class PixelConverter(private val input: TensorSpec, private val output: TensorSp
         }
         val lo = output.rangeLo
         val scale = 255f / (output.rangeHi - output.rangeLo)
+        val (pixelStride, channelStride) = strides(output, outPlane)
         for (i in 0 until outPlane) {
-            val r = toByte((data[i] - lo) * scale)
-            val g = toByte((data[outPlane + i] - lo) * scale)
-            val b = toByte((data[2 * outPlane + i] - lo) * scale)
+            val at = i * pixelStride
+            val r = toByte((data[at] - lo) * scale)
+            val g = toByte((data[at + channelStride] - lo) * scale)
+            val b = toByte((data[at + 2 * channelStride] - lo) * scale)
             pixels[i] = (0xFF shl 24) or (r shl 16) or (g shl 8) or b
         }
         val bitmap = outputs[nextOutput]
@@ -78,4 +83,26 @@ class PixelConverter(private val input: TensorSpec, private val output: TensorSp
     }
 
     private fun toByte(value: Float): Int = (value + 0.5f).toInt().coerceIn(0, 255)
+
+    companion object {
+        /** (step between pixels, step between channels) of a 3-channel image tensor in [spec]'s layout. */
+        fun strides(spec: TensorSpec, plane: Int): Pair<Int, Int> = if (spec.channelsLast) 3 to 1 else 1 to plane
+    }
+}
+
+/** Reordering a 3-channel image of one batch between NCHW (self-test vectors) and NHWC (LiteRT). */
+object ImageLayout {
+    /** (C, H, W) -> (H, W, C). */
+    fun nchwToNhwc(values: FloatArray, height: Int, width: Int): FloatArray {
+        val plane = height * width
+        require(values.size == 3 * plane) { "expected ${3 * plane} values, got ${values.size}" }
+        return FloatArray(values.size) { i -> values[(i % 3) * plane + i / 3] }
+    }
+
+    /** (H, W, C) -> (C, H, W). */
+    fun nhwcToNchw(values: FloatArray, height: Int, width: Int): FloatArray {
+        val plane = height * width
+        require(values.size == 3 * plane) { "expected ${3 * plane} values, got ${values.size}" }
+        return FloatArray(values.size) { i -> values[(i % plane) * 3 + i / plane] }
+    }
 }

@@ -30,10 +30,10 @@ data class SelfTestReport(val cases: List<SelfTestCase>) {
  */
 class SelfTest(private val modelDir: File, private val card: ModelCard) {
 
-    fun run(openModel: (Artifact) -> StyleModel): SelfTestReport {
+    fun run(openModel: (Artifact) -> StyleEngine): SelfTestReport {
         val spec = card.selftest ?: error("model.json has no selftest section: re-export the model")
         val cases = mutableListOf<SelfTestCase>()
-        for (artifact in card.executorchArtifacts) {
+        for (artifact in card.runnableArtifacts) {
             val threshold = artifact.selfTestMinPsnrDb
             openModel(artifact).use { model ->
                 spec.inputs.zip(spec.expected).forEachIndexed { i, (inputFile, expectedFile) ->
@@ -57,7 +57,7 @@ class SelfTest(private val modelDir: File, private val card: ModelCard) {
      * Every .bpte in the model folder: extract its program, run its bundled cases against the
      * threshold of the fp32 program (the exporter bundles only fp32 programs).
      */
-    private fun bundledCases(openModel: (Artifact) -> StyleModel): List<SelfTestCase> {
+    private fun bundledCases(openModel: (Artifact) -> StyleEngine): List<SelfTestCase> {
         val reference = card.executorchArtifacts.firstOrNull { it.precision == "fp32" } ?: return emptyList()
         val threshold = reference.selfTestMinPsnrDb
         val bundles = modelDir.listFiles { f -> f.extension == "bpte" }.orEmpty().sortedBy { it.name }

@@ -4,7 +4,6 @@ import android.graphics.Bitmap
 import org.pytorch.executorch.EValue
 import org.pytorch.executorch.Module
 import org.pytorch.executorch.Tensor
-import java.io.Closeable
 import java.io.File
 import java.nio.FloatBuffer
 
@@ -13,14 +12,16 @@ import java.nio.FloatBuffer
  * tensor. Not thread-safe: the activity calls it from its single inference thread only.
  * Create with [open], which checks the artifact before loading and frees a half-loaded module.
  */
-class StyleModel private constructor(private val module: Module, val artifact: Artifact) : Closeable {
+class StyleModel private constructor(private val module: Module, override val artifact: Artifact) : StyleEngine {
     private val inputBuffer: FloatBuffer = Tensor.allocateFloatBuffer(artifact.input.numel)
     private val inputTensor: Tensor = Tensor.fromBlob(inputBuffer, artifact.input.shape)
     private val inputValue: EValue = EValue.from(inputTensor)
-    val pixels = PixelConverter(artifact.input, artifact.output)
+    override val pixels = PixelConverter(artifact.input, artifact.output)
+    override val runtimeLabel: String = "ExecuTorch XNNPACK"
+    override val benchRuntime: String = BenchResult.RUNTIME
 
     /** Runs on whatever is in the input buffer; returns the output and the time in ms. */
-    fun run(): Pair<FloatArray, Double> {
+    override fun run(): Pair<FloatArray, Double> {
         val start = System.nanoTime()
         val outputs = module.forward(inputValue)
         check(outputs.isNotEmpty()) { "${artifact.file}: forward returned nothing (module closed?)" }
@@ -29,14 +30,14 @@ class StyleModel private constructor(private val module: Module, val artifact: A
     }
 
     /** Stylizes [source] (any size, rotated by [rotationDegrees]); returns output bitmap and ms. */
-    fun stylize(source: Bitmap, rotationDegrees: Int): Pair<Bitmap, Double> {
+    override fun stylize(source: Bitmap, rotationDegrees: Int): Pair<Bitmap, Double> {
         pixels.loadBitmap(source, rotationDegrees, inputBuffer)
         val (data, ms) = run()
         return pixels.toBitmap(data) to ms
     }
 
     /** Runs on raw input values (self-test vectors) in the model's input range. */
-    fun runValues(values: FloatArray): FloatArray {
+    override fun runValues(values: FloatArray): FloatArray {
         require(values.size == artifact.input.numel) {
             "input has ${values.size} values, the model takes ${artifact.input.numel}"
         }
