@@ -99,6 +99,7 @@ def _export_items(folder: Path, cfg: BenchConfig) -> list[_Item]:
 
 
 def collect_items(specs: list[str | os.PathLike[str]], cfg: BenchConfig, teacher: str | None) -> list[_Item]:
+    from mobilegan.checkpoints.tf_checkpoint import looks_like_tf_checkpoint
     from mobilegan.checkpoints.tf_loader import checkpoint_exists
 
     items: list[_Item] = []
@@ -106,7 +107,8 @@ def collect_items(specs: list[str | os.PathLike[str]], cfg: BenchConfig, teacher
         path = Path(spec)
         if path.is_dir() and (path / "model.json").is_file():
             items += _export_items(path, cfg)
-        elif path.is_file() or checkpoint_exists(spec):  # TF checkpoints: folders, ckpt-N, PATH:NAME
+        elif path.is_file() or (checkpoint_exists(spec) and (not path.is_dir() or looks_like_tf_checkpoint(path))):
+            # a checkpoint file, or a TF checkpoint (its folder, ckpt-N, PATH:NAME); another folder falls through
             items += _checkpoint_items(path, cfg, teacher=False)
         elif path.is_dir():
             raise MobileganError(f"{path}: no model.json (pass an export folder or a checkpoint)")
