@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/mobilegan demo
 
 test: $(STAMP) web-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 bench: $(STAMP)
 	$(PY) -m pytest -q bench --import-mode=importlib --benchmark-only --benchmark-autosave
