@@ -24,15 +24,19 @@ Only applied for the LiteRT export; the caller's model is deep-copied, never cha
 
 from __future__ import annotations
 
-import copy
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mobilegan.export.rewrite import ReflectionPadSlices, _following_conv_in_channels, _is_nearest_x2
+from mobilegan.export.rewrite import (
+    ReflectionPadSlices,
+    RewriteReport,
+    _following_conv_in_channels,
+    _is_nearest_x2,
+    swap_modules,
+)
 
 MAX_CONCAT_INPUTS = 3  # XNNPACK's CONCATENATION took up to 3 here; 7 (a 3-pixel reflection pad) stayed outside
 
@@ -193,17 +197,6 @@ class NearestUpsample2xShuffle(nn.Module):
         return f"channels={self.channels}"
 
 
-@dataclass(frozen=True)
-class LiteRTRewriteReport:
-    """What :func:`rewrite_for_litert` replaced, by original module type."""
-
-    replaced: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.replaced.values())
-
-
 def _replacement(parent: nn.Module, name: str, module: nn.Module) -> nn.Module | None:
     if isinstance(module, nn.ConvTranspose2d):
         return SubPixelConvTranspose2d(module)
@@ -215,14 +208,6 @@ def _replacement(parent: nn.Module, name: str, module: nn.Module) -> nn.Module |
     return None
 
 
-def rewrite_for_litert(model: nn.Module) -> tuple[nn.Module, LiteRTRewriteReport]:
+def rewrite_for_litert(model: nn.Module) -> tuple[nn.Module, RewriteReport]:
     """A deep copy of ``model`` whose transposed convs are sub-pixel convs; outputs are unchanged."""
-    out = copy.deepcopy(model).eval()
-    counts: Counter[str] = Counter()
-    for parent in list(out.modules()):
-        for name, child in list(parent.named_children()):
-            new = _replacement(parent, name, child)
-            if new is not None:
-                setattr(parent, name, new)
-                counts[type(child).__name__] += 1
-    return out, LiteRTRewriteReport(replaced=dict(counts))
+    return swap_modules(model, _replacement)

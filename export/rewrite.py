@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -130,14 +131,23 @@ def _replacement(parent: nn.Module, name: str, module: nn.Module) -> nn.Module |
     return None
 
 
-def rewrite_for_xnnpack(model: nn.Module) -> tuple[nn.Module, RewriteReport]:
-    """A deep copy of ``model`` with every rewritable module swapped; outputs are unchanged."""
+Replacement = Callable[[nn.Module, str, nn.Module], "nn.Module | None"]
+
+
+def swap_modules(model: nn.Module, replacement: Replacement) -> tuple[nn.Module, RewriteReport]:
+    """A deep copy of ``model`` (eval mode) with every child for which ``replacement(parent, name,
+    child)`` returns a module swapped for it; the report counts the swaps by original type."""
     out = copy.deepcopy(model).eval()
     counts: Counter[str] = Counter()
     for parent in list(out.modules()):
         for name, child in list(parent.named_children()):
-            new = _replacement(parent, name, child)
+            new = replacement(parent, name, child)
             if new is not None:
                 setattr(parent, name, new)
                 counts[type(child).__name__] += 1
     return out, RewriteReport(replaced=dict(counts))
+
+
+def rewrite_for_xnnpack(model: nn.Module) -> tuple[nn.Module, RewriteReport]:
+    """A deep copy of ``model`` with every rewritable module swapped; outputs are unchanged."""
+    return swap_modules(model, _replacement)

@@ -99,7 +99,7 @@ class LineProgress:
         self.desc = desc or ""
 
     def refresh(self) -> None:
-        pass
+        """Nothing to redraw: lines are written when a loop ends (tqdm's API, for callers)."""
 
     def write(self, s: str, *args: Any, **kwargs: Any) -> None:
         log.info("%s", s)
