@@ -111,3 +111,26 @@ def test_user_choices_win_over_the_recipe() -> None:
     with pytest.raises(ConfigError, match="--targets"):
         plan_recipe(teacher, student=None, student_overrides={}, targets="tiles", size=64, eval_size=None,
                     batch_size=4)
+
+
+def test_crops_lie_on_the_networks_pixel_grid(tmp_path) -> None:
+    ds = WholeImageTargets(_images(tmp_path / "a"), _in_teacher(), side=32, crop=16, device=torch.device("cpu"),
+                           progress=False, align=4)
+    whole = ds.inputs.float() / 127.5 - 1
+    corners = set()
+    for k in range(40):
+        item = ds[k]
+        found = [(r, c) for i in range(len(ds)) for r in range(17) for c in range(17)
+                 if torch.equal(whole[i, :, r:r + 16, c:c + 16], item["A"])]
+        assert found and all(r % 4 == 0 and c % 4 == 0 for r, c in found)
+        corners.update(found)
+    assert len(corners) > 5  # still many distinct positions: 5 x 5 corners on the grid
+
+
+@pytest.mark.parametrize("teacher,grid", [("resnet_6blocks", 4), ("unet_128", 16)])
+def test_recipe_aligns_crops_to_both_networks_grids(teacher: str, grid: int) -> None:
+    recipe = plan_recipe(get_config(teacher), student=None, student_overrides={}, targets="auto", size=64,
+                         eval_size=256, batch_size=16)
+    # a ResNet teacher's transposed convs repeat every 4 px, as the s2d4 student does; a U-Net's period is
+    # its whole input (128 px), halved until 64 px crops of 256 px images keep at least 8 corners per axis
+    assert recipe.targets.align == grid and f"{grid} px grid" in recipe.describe()

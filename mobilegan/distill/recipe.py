@@ -20,6 +20,7 @@ Anything the user passed explicitly (``--student``, ``--norm``, ``--targets``) w
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,7 @@ class Recipe:
     def describe(self) -> str:
         t = self.targets
         where = (f"teacher on the whole image at {t.side} px (cached), student on "
-                 + ("whole images" if t.crop == t.side else f"{t.crop} px crops of them")
+                 + ("whole images" if t.crop == t.side else f"{t.crop} px crops of them on a {t.align} px grid")
                  if t.kind == "whole" else f"teacher on each {t.crop} px training crop")
         return f"recipe: student {self.student}, targets: {where}, batch {self.batch_size}; {self.reason}"
 
@@ -87,5 +88,19 @@ def plan_recipe(teacher: GeneratorConfig | UnetConfig, *, student: str | None, s
     why = ("the teacher is a U-Net: its innermost level sees the whole image" if getattr(teacher, "arch", None) == "unet"
            else "the teacher normalises per image (InstanceNorm): its picture depends on the whole image")
     reason = why if per_image_teacher else "--targets whole was asked for"
-    return Recipe(student=name, targets=TargetPlan("whole", side, crop), batch_size=batch, use_taps=False,
+    align = crop_grid(teacher.size_multiple, student_config.size_multiple, side=side, crop=crop)
+    return Recipe(student=name, targets=TargetPlan("whole", side, crop, align), batch_size=batch, use_taps=False,
                   reason=reason)
+
+
+MIN_CROP_POSITIONS = 8  # per axis: a coarser grid would leave too few distinct crops of each image
+
+
+def crop_grid(teacher_multiple: int, student_multiple: int, *, side: int, crop: int) -> int:
+    """The grid crop corners lie on: the period of both networks' pixel grids (their size multiples),
+    halved while it would leave fewer than :data:`MIN_CROP_POSITIONS` corners per axis (a U-Net's
+    period is its whole input side). Never below the student's own period."""
+    grid = math.lcm(teacher_multiple, student_multiple)
+    while grid > student_multiple and (side - crop) // grid + 1 < MIN_CROP_POSITIONS and grid % 2 == 0:
+        grid //= 2
+    return grid

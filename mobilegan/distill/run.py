@@ -123,7 +123,8 @@ def whole_image_targets(data: DistillData, teacher: torch.nn.Module, plan: Targe
     """The training images with the teacher's whole-image outputs, computed once (see targets.py)."""
     assert isinstance(data.train, ImageDataset)  # whole-image targets never pair A with B
     return WholeImageTargets(data.train.files, teacher.to(device), side=plan.side, crop=plan.crop, device=device,
-                             seed=cfg.seed, progress=cfg.progress, with_whole=plan.crop < plan.side)
+                             seed=cfg.seed, progress=cfg.progress, with_whole=plan.crop < plan.side,
+                             align=plan.align)
 
 
 def student_overrides(cfg: DistillConfig, teacher_config: GeneratorConfig | UnetConfig) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class TargetPlan:
     kind: TargetKind
     side: int  # "whole": the side the whole image is resized to for the teacher (and the student)
     crop: int  # side of the training samples; == side: whole images
+    align: int = 1  # "whole": crop corners lie on this grid (the teacher's and student's pixel grid period)
 
 
 class WholeImageTargets(Dataset):
@@ -56,10 +57,12 @@ class WholeImageTargets(Dataset):
     """
 
     def __init__(self, files: Sequence[Path], teacher: nn.Module, *, side: int, crop: int, device: torch.device,
-                 seed: int = 0, name: str = "A", progress: bool = True, with_whole: bool = False) -> None:
+                 seed: int = 0, name: str = "A", progress: bool = True, with_whole: bool = False,
+                 align: int = 1) -> None:
         if crop > side:
             raise DataError(f"training crop {crop} is larger than the whole-image side {side}")
         self.side, self.crop, self.seed, self.name = side, crop, seed, name
+        self.align = max(1, align)
         self.with_whole = with_whole  # add "W": the whole input, for students with a context branch
         aug = AugmentConfig(size=side)
         images: list[torch.Tensor] = []
@@ -98,6 +101,10 @@ class WholeImageTargets(Dataset):
         whole = self.inputs[i].float() / 127.5 - 1
         x, t = whole, self.targets[i].float()
         if self.crop < self.side:
-            r, c = rng.randrange(self.side - self.crop + 1), rng.randrange(self.side - self.crop + 1)
+            # Corners on the grid the teacher's strided layers and the student's space-to-depth work on:
+            # a crop at another phase shows the student the teacher's grid-locked patterns (transposed
+            # conv checkerboards) shifted, which no phase-locked student can reproduce.
+            positions = (self.side - self.crop) // self.align + 1
+            r, c = rng.randrange(positions) * self.align, rng.randrange(positions) * self.align
             x, t = x[:, r : r + self.crop, c : c + self.crop], t[:, r : r + self.crop, c : c + self.crop]
         return {"A": x, "T": t, "W": whole} if self.with_whole else {"A": x, "T": t}
