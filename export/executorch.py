@@ -55,14 +55,18 @@ def export_graph(module: nn.Module, example: torch.Tensor) -> torch.export.Expor
         return torch.export.export(module.eval(), (example,))
 
 
-def quantize_int8(exported: torch.export.ExportedProgram, calib: torch.Tensor) -> torch.export.ExportedProgram:
+def quantize_int8(exported: torch.export.ExportedProgram, calib: torch.Tensor,
+                  chosen: dict[str, str] | None = None) -> torch.export.ExportedProgram:
     """Static PT2E int8 (per-channel weights, per-tensor activations), calibrated on ``calib`` with
-    the activation-range policy that keeps it closest to fp32 (:mod:`mobilegan.export.int8_ranges`)."""
+    the activation-range policy that keeps it closest to fp32 (:mod:`mobilegan.export.int8_ranges`).
+    The policy's name is written to ``chosen["int8_ranges"]`` for other targets of the same job."""
     from mobilegan.export.int8_ranges import choose_int8
 
     choice = choose_int8(exported.module(), calib)
     tried = ", ".join(f"{name} {db:.1f} dB" for name, db in choice.calib_psnr_db.items())
     log.info("int8 activation ranges: %s (worst calibration image, int8 vs fp32: %s)", choice.policy.name, tried)
+    if chosen is not None:
+        chosen["int8_ranges"] = choice.policy.name
     return torch.export.export(choice.module, (calib[:1],))
 
 
@@ -80,15 +84,15 @@ def to_program(edge: Any) -> LoweredProgram:
 
 
 def build_program(generator: nn.Module, *, size: tuple[int, int], precision: str,
-                  calib: torch.Tensor | None = None) -> LoweredProgram:
-    """The whole pipeline up to (not including) serialisation."""
+                  calib: torch.Tensor | None = None, chosen: dict[str, str] | None = None) -> LoweredProgram:
+    """The whole pipeline up to (not including) serialisation (``chosen``: see :func:`quantize_int8`)."""
     module = prepare_module(generator)
     example = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0))
     exported = export_graph(module, example)
     if precision == "int8":
         if calib is None:
             raise ValueError("int8 needs calibration images")
-        exported = quantize_int8(exported, calib)
+        exported = quantize_int8(exported, calib, chosen)
     elif precision != "fp32":
         raise ValueError(f"ExecuTorch XNNPACK export supports fp32 and int8, not {precision!r}")
     lowered = to_program(lower_to_xnnpack(exported))
@@ -147,7 +151,7 @@ def export_executorch(job: ExportJob) -> list[dict[str, Any]]:
     shape = [1, 3, *job.size]
     artifacts = []
     for precision in precisions:
-        lowered = build_program(job.generator, size=job.size, precision=precision, calib=job.calib)
+        lowered = build_program(job.generator, size=job.size, precision=precision, calib=job.calib, chosen=job.chosen)
         file = f"{job.name}_{precision}.pte"
         path = serialize(lowered, job.staging / file)
         parity = verify_staged(job, EXECUTORCH, path, precision=precision)

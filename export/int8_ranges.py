@@ -205,6 +205,12 @@ def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy,
     return convert_pt2e(prepared, fold_quantize=flavor.fold_quantize)
 
 
+def policies_named(name: str | None) -> tuple[RangePolicy, ...]:
+    """Just the policy called ``name`` (one chosen before, for the same generator), else all of them."""
+    named = tuple(p for p in POLICIES if p.name == name)
+    return named or POLICIES
+
+
 def choose_int8(graph: fx.GraphModule, calib: torch.Tensor,
                 policies: tuple[RangePolicy, ...] = POLICIES, flavor: Int8Flavor = XNNPACK) -> Int8Choice:
     """The converted int8 graph of the policy whose worst ``calib`` image is closest to ``graph``

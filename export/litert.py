@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mobilegan.export.int8_ranges import XNNPACK, Int8Flavor, choose_int8
+from mobilegan.export.int8_ranges import XNNPACK, Int8Flavor, choose_int8, policies_named
 from mobilegan.export.litert_delegation import LiteRTDelegation, delegation_report
 from mobilegan.export.litert_rewrite import rewrite_for_litert
 from mobilegan.export.litert_runtime import (
@@ -63,12 +63,14 @@ def prepare_module(generator: nn.Module) -> nn.Module:
     return wrap_for_export(rewritten)
 
 
-def quantize_int8(module: nn.Module, calib: torch.Tensor, flavor: Int8Flavor = LITERT_INT8) -> nn.Module:
+def quantize_int8(module: nn.Module, calib: torch.Tensor, flavor: Int8Flavor = LITERT_INT8,
+                  policy: str | None = None) -> nn.Module:
     """Static PT2E int8 of ``module`` (NCHW, [0, 1]), calibrated on ``calib`` with the activation
-    ranges closest to fp32 (:func:`mobilegan.export.int8_ranges.choose_int8`)."""
+    ranges closest to fp32 (:func:`mobilegan.export.int8_ranges.choose_int8`), or with ``policy``
+    when ExecuTorch's int8 of the same generator already chose one (one calibration, not four)."""
     with torch.no_grad():
         exported = torch.export.export(module.eval(), (calib[:1],))
-    choice = choose_int8(exported.module(), calib, flavor=flavor)
+    choice = choose_int8(exported.module(), calib, policies=policies_named(policy), flavor=flavor)
     tried = ", ".join(f"{name} {db:.1f} dB" for name, db in choice.calib_psnr_db.items())
     log.info("int8 activation ranges: %s (worst calibration image, int8 vs fp32: %s)", choice.policy.name, tried)
     return choice.module
@@ -148,13 +150,13 @@ def describe_file(path: Path) -> LiteRTFile:
 
 
 def build_file(generator: nn.Module, path: Path, *, size: tuple[int, int], precision: str,
-               calib: torch.Tensor | None = None) -> LiteRTFile:
+               calib: torch.Tensor | None = None, int8_policy: str | None = None) -> LiteRTFile:
     """The whole pipeline: rewrite, wrap, (quantize), NHWC, convert, describe."""
     module = prepare_module(generator)
     if precision == "int8":
         if calib is None:
             raise ValueError("int8 needs calibration images")
-        module = quantize_int8(module, calib)
+        module = quantize_int8(module, calib, policy=int8_policy)
     elif precision != "fp32":
         raise ValueError(f"LiteRT export supports fp32 and int8, not {precision!r}")
     example = torch.rand(1, *size, 3, generator=torch.Generator().manual_seed(0))  # (1, H, W, 3)
@@ -178,7 +180,8 @@ def export_litert(job: ExportJob) -> list[dict[str, Any]]:
     artifacts = []
     for precision in precisions:
         file = f"{job.name}_{precision}{SUFFIX}"
-        built = build_file(job.generator, job.staging / file, size=job.size, precision=precision, calib=job.calib)
+        built = build_file(job.generator, job.staging / file, size=job.size, precision=precision, calib=job.calib,
+                           int8_policy=job.chosen.get("int8_ranges"))
         parity = verify_staged(job, LITERT, built.path, precision=precision)
         artifacts.append(make_artifact(
             target="litert", file=file, precision=precision, sha256=sha256_file(built.path),

@@ -51,6 +51,10 @@ class ExportJob:
     verify: bool = True
     dynamic_size: bool = False
     options: dict[str, Any] = field(default_factory=dict)  # per-target options, e.g. {"coreml": CoreMLOptions}
+    # What one target chose that a later one reuses instead of choosing again: "int8_ranges", the
+    # name of the activation-range policy (mobilegan.export.int8_ranges) ExecuTorch's int8 kept, so
+    # LiteRT's int8 calibrates once with it instead of sweeping every policy again.
+    chosen: dict[str, str] = field(default_factory=dict)
 
 
 Exporter = Callable[[ExportJob], list[dict[str, Any]]]

@@ -12,6 +12,7 @@ from mobilegan.export.int8_ranges import (
     RangePolicy,
     choose_int8,
     keep_image_ranges,
+    policies_named,
     quantization_config,
 )
 from mobilegan.models.registry import create_model
@@ -108,3 +109,16 @@ def test_choose_int8_with_one_policy_uses_it() -> None:
     only = (RangePolicy("histogram only", None),)
     choice = choose_int8(_graph(), torch.rand(2, 3, 32, 32), only)
     assert choice.policy is only[0] and list(choice.calib_psnr_db) == ["histogram only"]
+
+
+def test_executorch_int8_tells_later_targets_its_policy() -> None:
+    from mobilegan.export.executorch import quantize_int8
+
+    calib = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    module = prepare_module(create_model(DEFAULT_STUDENT, n_blocks=1).eval())
+    chosen: dict[str, str] = {}
+    quantize_int8(export_graph(module, calib[:1]), calib, chosen)
+    assert chosen["int8_ranges"] in {p.name for p in POLICIES}
+    # LiteRT's int8 of the same job then calibrates with that policy alone
+    assert policies_named(chosen["int8_ranges"]) == tuple(p for p in POLICIES if p.name == chosen["int8_ranges"])
+    assert policies_named(None) == POLICIES and policies_named("no such policy") == POLICIES

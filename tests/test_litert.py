@@ -227,3 +227,19 @@ def test_verify_without_the_runtime_skips_in_one_line(litert_export: Path, monke
     assert all("mobilegan[litert]" in c.detail for c in report.checks)
     with pytest.raises(MobileganError, match=r"mobilegan\[litert\]"):
         run_tflite(litert_export / f"{DEFAULT_STUDENT}_fp32.tflite", torch.rand(1, 3, SIZE, SIZE))
+
+
+def test_int8_reuses_the_range_policy_executorch_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobilegan.export import int8_ranges
+
+    seen: list[str] = []
+    real = int8_ranges.calibrate
+    monkeypatch.setattr(int8_ranges, "calibrate", lambda g, c, policy, flavor: seen.append(policy.name) or real(g, c, policy, flavor))
+    module = litert_target.prepare_module(create_model(DEFAULT_STUDENT, n_blocks=1).eval())
+    calib = torch.rand(2, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+    name = int8_ranges.POLICIES[-1].name
+    litert_target.quantize_int8(module, calib, policy=name)
+    assert seen == [name]  # one calibration, with the policy given
+    seen.clear()
+    litert_target.quantize_int8(module, calib)
+    assert seen == [p.name for p in int8_ranges.POLICIES]  # alone, it sweeps them all
