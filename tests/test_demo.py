@@ -52,6 +52,8 @@ def test_demo_writes_every_stage_and_report(demo_run: Path) -> None:
     with Image.open(demo_run / show["file"]) as picture:
         assert picture.width >= 2 * show["width"] and picture.height >= 2 * show["height"]
     assert set(show["psnr_db_vs_truth"]) == set(show["columns"][2:])
+    assert "tiles" in show["tiling"]["pte"]  # the default student is local: its .pte runs in tiles
+    assert ":mod:" not in summary["data"]["style"] and "``" not in summary["data"]["style"]  # plain text
     assert "A whole photo" in html
     assert summary["grid"]["not_shown"] and "Not in the grid" in html  # Core ML cannot run here: said, not hidden
 

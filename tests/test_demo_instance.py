@@ -74,3 +74,17 @@ def test_from_scratch_is_for_the_default_teacher_only(tmp_path: Path) -> None:
         DemoConfig(out=tmp_path, teacher="instance", from_scratch=True)
     with pytest.raises(MobileganError, match="unknown demo teacher"):
         DemoConfig(out=tmp_path, teacher="zebra")
+
+
+def test_style_docstrings_become_plain_text() -> None:
+    from mobilegan.demo.pipeline import plain_text
+
+    text = plain_text("""Looks.
+
+    The grade (:mod:`mobilegan.demo.style`) and ``style(x)``
+    wrap here.
+
+    * ``sketch``: strokes.
+    * ``cartoon``: ink.
+    """)
+    assert text == "Looks. The grade (mobilegan.demo.style) and style(x) wrap here. \u2022 sketch: strokes. \u2022 cartoon: ink."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import platform
 import shutil
 import sys
@@ -285,6 +286,15 @@ def _stage_showcase(cfg: DemoConfig, teacher: Path) -> tuple[str, dict[str, Any]
     return f"{record['photo']} {record['width']}x{record['height']} through translate: {scores}", record
 
 
+def plain_text(doc: str) -> str:
+    """A module docstring as one plain paragraph for the report: no reST roles (``:mod:`x``` -> x),
+    no literal quotes, list items marked with a bullet."""
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", doc).replace("``", "")
+    doc = re.sub(r"(^|\n)\s*[*-] ", "\n\u2022 ", doc.strip())
+    doc = re.sub(r"[ \t]*\n[ \t]*(?!\u2022)", " ", doc).replace("\n", " ")
+    return re.sub(r" {2,}", " ", doc).strip()
+
+
 def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict[str, Any]], command: str) -> dict[str, Any]:
     from mobilegan.bench.machine import describe_machine
 
@@ -292,7 +302,7 @@ def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict
     summary = {
         "title": cfg.shipped.title,
         "data": {"source": SOURCE, "photos": [{"file": f, "credit": c} for f, c in PHOTOS],
-                 "style": (STYLE_DOC if cfg.shipped.style == "grade" else TEXTURE_DOC or "").strip(),
+                 "style": plain_text(STYLE_DOC if cfg.shipped.style == "grade" else TEXTURE_DOC or ""),
                  "counts": results.get("data", {})},
         "teacher": results.get("teacher", {}),
         "scores": score.get("scores", {}),

@@ -22,6 +22,7 @@ from mobilegan.data.transforms import to_tensor
 from mobilegan.demo.photos import photo_path, style_function
 from mobilegan.demo.style import to_uint8
 from mobilegan.distill.metrics import psnr
+from mobilegan.inference.exported import ExportedRunner
 from mobilegan.inference.translate import TranslateConfig, translate_files
 from mobilegan.train.samples import save_image_grid
 
@@ -64,6 +65,7 @@ def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, ex
     save_image_grid(rows, out_dir / "showcase.png")
     h, w = rgb.shape[:2]
     log.info("showcase: %s (%dx%d) through %s", photo, w, h, ", ".join(models))
+    whole_pte = student_pte is not None and student_pte.is_file() and ExportedRunner(student_pte).per_image_norm
     return {
         "file": "showcase.png",
         "photo": photo,
@@ -71,8 +73,11 @@ def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, ex
         "height": h,
         "columns": ["input", "ground truth", *models],
         "psnr_db_vs_truth": scores,
-        "tiling": {"checkpoint": f"tiles of {tcfg.tile.tile} px (the translate default) when larger",
-                   "pte": f"its fixed {export_size} px input: overlapping {export_size} px tiles, blended",
+        "tiling": {"checkpoint": f"tiles of {tcfg.tile.tile} px (the translate default) when larger"
+                                 + (", each with the whole photo's context" if student is not None else ""),
+                   "pte": (f"the whole photo resized to its fixed {export_size} px input and back: the program reads "
+                           "its input as a whole, so tiles would each get their own context (hence the blur)"
+                           if whole_pte else f"its fixed {export_size} px input: overlapping {export_size} px tiles, blended"),
                    "overlap": (tcfg.tile.overlap if tcfg.tile.overlap is not None
                                else "from each model's receptive field")},
         "command": f"mobilegan translate {photo} --model <teacher .pt or student .pte> --out <folder>",
