@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # InstanceNorm teachers and the distillation table of BENCHMARKS.md ("Distilling InstanceNorm teachers").
 # Fits two texture teachers (official and PyTorch-GAN layouts), takes the old InstanceNorm demo teacher
-# from git history (official layout), then distils each with the demo's CPU recipe, the auto choice
-# and today's crop targets. About 70 minutes on a 2-core CPU (two jobs at a time, one thread each).
+# from git history (official layout), fits a U-Net sketch teacher, then distils each with the demo's CPU recipe, the auto choice
+# and today's crop targets. About 90 minutes on a 2-core CPU (two jobs at a time, one thread each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -16,6 +16,9 @@ $PY scripts/fit_texture_teacher.py --style sketch --generator resnet_6blocks --n
 $PY scripts/fit_texture_teacher.py --style cartoon --generator resnet_9blocks --ngf 32 --layout pytorch_gan \
     --crop 96 --batch 4 --steps 1000 --seed 1 --data "$DATA" --out "$OUT/cartoon_pytorchgan_r9/G_AB_1000.pth" &
 wait
+# the U-Net teacher of BENCHMARKS.md "U-Net teachers" (about 13 minutes at one thread)
+$PY scripts/fit_texture_teacher.py --style sketch --generator unet_128 --ngf 32 --layout official \
+    --crop 128 --batch 2 --steps 1200 --data "$DATA" --out "$OUT/sketch_unet128/latest_net_G_A.pth" &
 mkdir -p "$OUT/old_official_r6"
 git show 11995f9:mobilegan/demo/assets/demo_teacher.pt > "$OUT/old_in_demo.pt"
 $PY -c "
@@ -31,8 +34,11 @@ run() {  # name teacher [extra distill args]
         --out "$OUT/runs/$name" --no-progress --json "$@" > "$OUT/$name.json"
 }
 S=$OUT/sketch_official_r6/latest_net_G_A.pth; O=$OUT/old_official_r6/latest_net_G_A.pth; C=$OUT/cartoon_pytorchgan_r9/G_AB_1000.pth
-(run sketch_auto "$S"; run cartoon_auto "$C"; run sketch_crop "$S" --targets crop) &
 (run old_auto "$O"; run old_crop "$O" --targets crop; run cartoon_crop "$C" --targets crop) &
+wait  # the U-Net fit and the first distillations
+U=$OUT/sketch_unet128/latest_net_G_A.pth
+(run sketch_auto "$S"; run cartoon_auto "$C"; run sketch_crop "$S" --targets crop) &
+run unet_auto "$U" &
 wait
 $PY -c "
 import json, glob
