@@ -139,3 +139,25 @@ def test_distill_picks_it_for_an_official_instance_norm_checkpoint(tmp_path: Pat
     assert result["taps"] == [] and result["eval"]["size"] == 32
     student = load_generator_checkpoint("run/student.pt")
     assert student.config.context > 0 and student.meta["recipe"] == result["recipe"]
+
+
+def test_a_fixed_size_file_tiles_a_larger_photo_each_tile_with_its_own_context(exported: Path) -> None:
+    """A context student's .pte on a photo larger than its input: tiles, each reading its own context
+    (the whole photo resized to the input would blur it: BENCHMARKS.md, issue 22)."""
+    from mobilegan.checkpoints import load_generator_checkpoint
+    from mobilegan.inference.exported import ExportedRunner
+    from mobilegan.inference.tiling import pad_to_multiple, plan_tiles, run_tiled
+
+    runner = ExportedRunner(next(exported.glob("*_fp32.pte")))
+    assert runner.own_context and not runner.per_image_norm and runner.size == SIZE
+    model = load_generator_checkpoint(exported.parent / "student.pt").model.eval()
+    x = _smooth(SIZE + SIZE // 2, 2 * SIZE, seed=5)
+    padded, (h, w) = pad_to_multiple(x)
+    with torch.no_grad():
+        got = runner(x, TileConfig())
+        # the eager model, tile by tile on the same plan, each tile with its own context
+        own = run_tiled(model, padded, plan_tiles(TileConfig(), runner.receptive_field, tile=SIZE))[..., :h, :w]
+        small = torch.nn.functional.interpolate(x, size=(SIZE, SIZE), mode="bilinear", antialias=True)
+        resized = torch.nn.functional.interpolate(model(small), size=(h, w), mode="bilinear")
+    assert _psnr(own, got) >= 40
+    assert _psnr(resized, got) < _psnr(own, got) - 10  # not the resize-the-whole-photo path

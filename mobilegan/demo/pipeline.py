@@ -278,7 +278,8 @@ def _stage_showcase(cfg: DemoConfig, teacher: Path) -> tuple[str, dict[str, Any]
     pte = next((cfg.out / "export" / a["file"] for a in card["artifacts"]
                 if a["target"] == "executorch" and a["precision"] == "fp32" and a["file"].endswith(".pte")), None)
     described = describe_config(card.get("config", {}))
-    whole_image = described is not None and described[0]  # the .pte runs on the photo resized to its size
+    # a student that reads the whole image: show its checkpoint too (tiles with the whole photo's context)
+    whole_image = described is not None and (described.whole or described.own_context)
     student = cfg.out / "distill" / "student.pt"
     record = build_showcase(cfg.out, teacher=teacher, student_pte=pte, export_size=cfg.export_size,
                             style=cfg.shipped.style, student=student if whole_image and student.is_file() else None)

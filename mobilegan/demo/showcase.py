@@ -65,7 +65,7 @@ def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, ex
     save_image_grid(rows, out_dir / "showcase.png")
     h, w = rgb.shape[:2]
     log.info("showcase: %s (%dx%d) through %s", photo, w, h, ", ".join(models))
-    whole_pte = student_pte is not None and student_pte.is_file() and ExportedRunner(student_pte).per_image_norm
+    runner = ExportedRunner(student_pte) if student_pte is not None and student_pte.is_file() else None
     return {
         "file": "showcase.png",
         "photo": photo,
@@ -77,7 +77,10 @@ def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, ex
                                  + (", each with the whole photo's context" if student is not None else ""),
                    "pte": (f"the whole photo resized to its fixed {export_size} px input and back: the program reads "
                            "its input as a whole, so tiles would each get their own context (hence the blur)"
-                           if whole_pte else f"its fixed {export_size} px input: overlapping {export_size} px tiles, blended"),
+                           if runner is not None and runner.per_image_norm
+                           else f"its fixed {export_size} px input: overlapping {export_size} px tiles, blended"
+                           + (", each with its own image-wide context" if runner is not None and runner.own_context
+                              else "")),
                    "overlap": (tcfg.tile.overlap if tcfg.tile.overlap is not None
                                else "from each model's receptive field")},
         "command": f"mobilegan translate {photo} --model <teacher .pt or student .pte> --out <folder>",
