@@ -150,8 +150,10 @@ class ExportedRunner:
     Models that normalise per image (InstanceNorm) cannot be tiled: an artifact computes the
     statistics of whatever it is given. They run on the whole image: at full size when the
     artifact takes any size (ONNX ``--dynamic-size``), else resized to the artifact's size and
-    back (a warning says so once). The norm and the receptive field come from ``model.json``'s
-    config, or, without a card, from probing the artifact.
+    back (a warning says so once). A context student (:mod:`mobilegan.models.context`) is local
+    apart from its context, so its fixed-size file runs in tiles, each taking its own context. The
+    norm, the context and the receptive field come from ``model.json``'s config, or, without a card,
+    from probing the artifact (a context student then looks per-image: it runs whole).
     """
 
     def __init__(self, path: Path) -> None:
