@@ -282,7 +282,8 @@ def _stage_showcase(cfg: DemoConfig, teacher: Path) -> tuple[str, dict[str, Any]
     whole_image = described is not None and (described.whole or described.own_context)
     student = cfg.out / "distill" / "student.pt"
     record = build_showcase(cfg.out, teacher=teacher, student_pte=pte, export_size=cfg.export_size,
-                            style=cfg.shipped.style, student=student if whole_image and student.is_file() else None)
+                            style=cfg.shipped.style, student=student if whole_image and student.is_file() else None,
+                            pte_facts=described)
     scores = ", ".join(f"{k} {v:.2f} dB" for k, v in record["psnr_db_vs_truth"].items())
     return f"{record['photo']} {record['width']}x{record['height']} through translate: {scores}", record
 

@@ -22,7 +22,7 @@ from mobilegan.data.transforms import to_tensor
 from mobilegan.demo.photos import photo_path, style_function
 from mobilegan.demo.style import to_uint8
 from mobilegan.distill.metrics import psnr
-from mobilegan.inference.exported import ExportedRunner
+from mobilegan.inference.exported import CardFacts
 from mobilegan.inference.translate import TranslateConfig, translate_files
 from mobilegan.train.samples import save_image_grid
 
@@ -37,9 +37,20 @@ def _save_png(array: np.ndarray, path: Path) -> Path:
     return path
 
 
+def _pte_tiling(facts: CardFacts | None, size: int) -> str:
+    """How ``translate`` runs a fixed-size .pte on the larger photo (ExportedRunner's choice)."""
+    if facts is not None and facts.whole:
+        return (f"the whole photo resized to its fixed {size} px input and back: the program reads its input as a "
+                "whole, so tiles would each get their own statistics (hence the blur)")
+    own = ", each with its own image-wide context" if facts is not None and facts.own_context else ""
+    return f"its fixed {size} px input: overlapping {size} px tiles, blended{own}"
+
+
 def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, export_size: int,
-                   photo: str = SHOWCASE_PHOTO, style: str = "grade", student: Path | None = None) -> dict[str, Any]:
-    """Write ``out_dir/showcase/`` (input, truth, outputs) and ``showcase.png`` (2 x 2); returns its record."""
+                   photo: str = SHOWCASE_PHOTO, style: str = "grade", student: Path | None = None,
+                   pte_facts: CardFacts | None = None) -> dict[str, Any]:
+    """Write ``out_dir/showcase/`` (input, truth, outputs) and ``showcase.png`` (2 x 2); returns its record.
+    ``pte_facts``: what the export's model card says about the student (how translate runs its .pte)."""
     folder = out_dir / "showcase"
     with Image.open(photo_path(photo)) as im:
         rgb = np.asarray(im.convert("RGB"))
@@ -65,7 +76,6 @@ def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, ex
     save_image_grid(rows, out_dir / "showcase.png")
     h, w = rgb.shape[:2]
     log.info("showcase: %s (%dx%d) through %s", photo, w, h, ", ".join(models))
-    runner = ExportedRunner(student_pte) if student_pte is not None and student_pte.is_file() else None
     return {
         "file": "showcase.png",
         "photo": photo,
@@ -75,12 +85,7 @@ def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, ex
         "psnr_db_vs_truth": scores,
         "tiling": {"checkpoint": f"tiles of {tcfg.tile.tile} px (the translate default) when larger"
                                  + (", each with the whole photo's context" if student is not None else ""),
-                   "pte": (f"the whole photo resized to its fixed {export_size} px input and back: the program reads "
-                           "its input as a whole, so tiles would each get their own context (hence the blur)"
-                           if runner is not None and runner.per_image_norm
-                           else f"its fixed {export_size} px input: overlapping {export_size} px tiles, blended"
-                           + (", each with its own image-wide context" if runner is not None and runner.own_context
-                              else "")),
+                   "pte": _pte_tiling(pte_facts, export_size),
                    "overlap": (tcfg.tile.overlap if tcfg.tile.overlap is not None
                                else "from each model's receptive field")},
         "command": f"mobilegan translate {photo} --model <teacher .pt or student .pte> --out <folder>",
