@@ -71,9 +71,31 @@ def test_foreign_layouts_load_exactly(tmp_path: Path, kind: str) -> None:
     assert loaded.config.n_blocks == n_blocks
     assert loaded.config.upsample == ("transpose" if kind.startswith("official") else "nearest_conv")
     assert loaded.config.dropout == (0.5 if kind == "official_dropout" else 0.0)
+    assert loaded.config.norm == ("batch_image" if kind == "official_batchnorm" else "instance")
     with torch.no_grad():
         diff = (loaded.model(_x()) - ref(_x())).abs().max().item()
+    if kind == "official_batchnorm":  # the official test.py without --eval: each image its own statistics
+        assert diff > 1e-2  # so not what the running statistics give
+        with torch.no_grad():
+            ref.train()
+            per_image = torch.cat([ref(x[None]) for x in _x()])
+        diff = (loaded.model(_x()) - per_image).abs().max().item()
     assert diff <= 1e-5
+
+
+def test_official_batchnorm_resnet_with_running_statistics(tmp_path: Path) -> None:
+    """batch_stats="running" reproduces test.py --eval; the default makes distill treat the teacher as per-image."""
+    torch.manual_seed(1)
+    ref = OfficialResnetGenerator(ngf=8, n_blocks=6, batch_norm=True)
+    randomize_norm_stats(ref)
+    ref.eval()
+    torch.save(ref.state_dict(), tmp_path / "latest_net_G_A.pth")
+    running = load_generator_checkpoint(tmp_path / "latest_net_G_A.pth", batch_stats="running")
+    assert running.config.norm == "batch" and running.config.local
+    with torch.no_grad():
+        assert (running.model(_x()) - ref(_x())).abs().max().item() <= 1e-5
+    image = load_generator_checkpoint(tmp_path / "latest_net_G_A.pth")
+    assert image.config.normalises_per_image and not image.config.local
 
 
 def test_legacy_running_stats_are_ignored(tmp_path: Path) -> None:

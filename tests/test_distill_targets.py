@@ -78,7 +78,7 @@ def test_crop_larger_than_side_is_refused(tmp_path) -> None:
         WholeImageTargets(_images(tmp_path / "a"), _in_teacher(), side=16, crop=32, device=torch.device("cpu"))
 
 
-@pytest.mark.parametrize("norm,kind", [("instance", "whole"), ("none", "crop"), ("batch", "crop")])
+@pytest.mark.parametrize("norm,kind", [("instance", "whole"), ("batch_image", "whole"), ("none", "crop"), ("batch", "crop")])
 def test_recipe_follows_the_teachers_norm(norm: str, kind: str) -> None:
     teacher = get_config("resnet_6blocks", norm=norm)
     recipe = plan_recipe(teacher, student=None, student_overrides={}, targets="auto", size=64, eval_size=256,

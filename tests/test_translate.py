@@ -14,6 +14,7 @@ from mobilegan.cli.main import main
 from mobilegan.inference.tiling import TileConfig, frozen_instance_stats, run_tiled, translate_tensor, pad_to_multiple
 from mobilegan.inference.translate import TranslateConfig, translate_files
 from mobilegan.models import create_model
+from helpers_foreign import randomize_norm_stats
 
 
 def _smooth_image(h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -28,10 +29,16 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 # Tiles of 192 px (overlap from the receptive field) against one whole-image pass: both fit, so
 # tiles are exact up to float rounding (InstanceNorm with whole-image statistics).
-@pytest.mark.parametrize("name,min_db", [("resnet_6blocks", 60.0), ("mobile_w025", 60.0)])
+# "batch_image": an official --norm batch generator as its test.py runs it (each image's own statistics).
+@pytest.mark.parametrize("name,min_db", [("resnet_6blocks", 60.0), ("mobile_w025", 60.0), ("batch_image", 60.0)])
 def test_tiled_matches_whole_image(name: str, min_db: float) -> None:
     torch.manual_seed(0)
-    model = (create_model(name, ngf=16) if name.startswith("resnet") else create_model(name)).eval()
+    if name == "batch_image":
+        model = create_model("resnet_6blocks", ngf=16, norm="batch_image", conv_bias=False)
+        randomize_norm_stats(model)  # non-trivial scale and shift (the running statistics stay unused)
+    else:
+        model = create_model(name, ngf=16) if name.startswith("resnet") else create_model(name)
+    model.eval()
     x = _smooth_image(203, 257)
     whole = translate_tensor(model, x)
     tiled = translate_tensor(model, x, TileConfig(tile=192))

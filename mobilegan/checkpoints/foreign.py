@@ -107,8 +107,13 @@ def _put(out: dict[str, torch.Tensor], prefix: str, conv: _Layer, norm: _Layer |
             out[f"{prefix}.norm.{name}"] = value
 
 
-def convert_foreign(state: dict[str, torch.Tensor], *, path: str = "checkpoint") -> ForeignGenerator:
-    """Map a foreign state dict to our key names and infer its :class:`GeneratorConfig`."""
+def convert_foreign(state: dict[str, torch.Tensor], *, path: str = "checkpoint",
+                    batch_stats: str = "image") -> ForeignGenerator:
+    """Map a foreign state dict to our key names and infer its :class:`GeneratorConfig`.
+
+    ``batch_stats`` (official ``--norm batch`` generators only): ``"image"`` normalises each image with
+    its own statistics, as the official test.py does without --eval (norm ``batch_image``);
+    ``"running"`` uses the stored running statistics, as test.py --eval does (norm ``batch``)."""
     state = strip_prefixes(state)
     layout = detect_layout(state)
     if layout is None:
@@ -164,7 +169,7 @@ def convert_foreign(state: dict[str, torch.Tensor], *, path: str = "checkpoint")
     config = GeneratorConfig(
         ngf=ngf,
         n_blocks=len(block_ids),
-        norm="batch" if batch else "instance",
+        norm=("batch_image" if batch_stats == "image" else "batch") if batch else "instance",
         padding="reflect",
         upsample=upsample,
         conv_bias="bias" in top[d1_i].params,

@@ -65,12 +65,12 @@ def to_foreign_state_dict(model: ResnetGenerator | UnetGenerator, layout: str) -
         raise ConfigError(f"unknown layout {layout!r}; choose one of {', '.join(FOREIGN_LAYOUTS)}")
     wanted_up = "transpose" if layout == "official" else "nearest_conv"
     if (c.space_to_depth != 1 or c.depthwise or c.padding != "reflect" or c.upsample != wanted_up
-            or c.norm not in ("instance", "batch") or c.global_skip or c.width != 1.0):
+            or c.norm not in ("instance", "batch", "batch_image") or c.global_skip or c.width != 1.0):
         raise ConfigError(f"only the paper's layout with {wanted_up} upsampling can be written as {layout}")
     if layout == "pytorch_gan" and (c.norm != "instance" or c.dropout > 0):
         raise ConfigError("PyTorch-GAN generators have InstanceNorm and no dropout")
     state = model.state_dict()
-    batch = c.norm == "batch"
+    batch = c.norm in ("batch", "batch_image")
     n = c.n_blocks
     out: dict[str, torch.Tensor] = {}
     block_key = "conv_block" if layout == "official" else "block"

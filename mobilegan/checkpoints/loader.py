@@ -109,12 +109,18 @@ def _load_strict(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -
         raise CheckpointError(f"{path}: weights do not match the config ({first} {detail[len(first):][:200]})") from None
 
 
+def _batch_stats_words(batch_stats: str) -> str:
+    return ("each image's own statistics, as the official test.py does without --eval (batch_stats='running' "
+            "uses the stored ones)" if batch_stats == "image" else "the stored running statistics (eval mode)")
+
+
 def load_generator_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu", *,
                               batch_stats: str = "image") -> LoadedGenerator:
     """Load and describe a generator checkpoint of any supported layout.
 
-    ``batch_stats`` applies to official BatchNorm U-Nets: ``"image"`` (default) reproduces the official
-    ``test.py`` (each image normalised with its own statistics), ``"running"`` uses the stored ones.
+    ``batch_stats`` applies to official BatchNorm generators (U-Net or ResNet): ``"image"`` (default)
+    reproduces the official ``test.py`` (each image normalised with its own statistics), ``"running"``
+    uses the stored ones.
     """
     if batch_stats not in BATCH_STATS:
         raise ConfigError(f"batch_stats must be one of {', '.join(BATCH_STATS)} (got {batch_stats!r})")
@@ -132,17 +138,17 @@ def load_generator_checkpoint(path: str | os.PathLike[str], device: str | torch.
         if unet.dropped_keys:
             log.info("%s: ignored %d InstanceNorm running-stat keys (unused by the network)", path, len(unet.dropped_keys))
         if unet.config.norm == "batch":
-            log.info("%s: BatchNorm U-Net normalised with %s", path,
-                     "each image's own statistics, as the official test.py does without --eval (batch_stats='running' "
-                     "uses the stored ones)" if batch_stats == "image" else "the stored running statistics (eval mode)")
+            log.info("%s: BatchNorm U-Net normalised with %s", path, _batch_stats_words(batch_stats))
         loaded = LoadedGenerator(model=model, config=unet.config, layout=UNET_LAYOUT, meta={}, path=path)
     elif isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         layout = detect_layout(strip_prefixes(obj))
         if layout is None:
             raise CheckpointError(f"{path}: not a generator checkpoint: found {describe_content(obj)}; {SUPPORTED}")
-        foreign = convert_foreign(obj, path=str(path))
+        foreign = convert_foreign(obj, path=str(path), batch_stats=batch_stats)
         model = build_model(foreign.config)
         _load_strict(model, foreign.state_dict, path)
+        if foreign.config.norm in ("batch", "batch_image"):
+            log.info("%s: BatchNorm ResNet normalised with %s", path, _batch_stats_words(batch_stats))
         if foreign.dropped_keys:
             log.info("%s: ignored %d InstanceNorm running-stat keys (unused by the network)", path, len(foreign.dropped_keys))
         loaded = LoadedGenerator(model=model, config=foreign.config, layout=foreign.layout, meta={}, path=path)

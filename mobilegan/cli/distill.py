@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "for teachers whose picture depends on the whole image (InstanceNorm, U-Net; with the "
                          "mobile_s2d4_w025_ctx student), crop otherwise (default auto)")
     io.add_argument("--teacher-batch-stats", choices=("image", "running"), default="image",
-                    help="BatchNorm U-Net teachers of pytorch-CycleGAN-and-pix2pix: normalise each image with its own "
+                    help="BatchNorm teachers of pytorch-CycleGAN-and-pix2pix (U-Net or ResNet): normalise each image with its own "
                          "statistics, as the official test.py does without --eval (image, the default), or with the "
                          "stored running statistics, as test.py --eval does (running)")
     io.add_argument("--workers", type=non_negative_int, default=0, help="data loader processes (default 0)")

@@ -27,7 +27,7 @@ class DistillConfig:
     load_size: int | None = None  # resize side before cropping (resize_crop); None: size * 286 / 256
     preprocess: str = "resize_crop"  # as in train: resize_crop, or crop at the image's own scale
     targets: str = "auto"  # auto (from the teacher's norm), crop or whole: see mobilegan.distill.recipe
-    teacher_batch_stats: str = "image"  # BatchNorm U-Net teachers: each image's statistics (official test.py) or running
+    teacher_batch_stats: str = "image"  # official BatchNorm teachers: each image's statistics (official test.py) or running
     eval_size: int | None = None  # held-out images are scored at this side (None: size)
     steps: int = 2000
     batch_size: int = 4

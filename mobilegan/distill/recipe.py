@@ -86,6 +86,8 @@ def plan_recipe(teacher: GeneratorConfig | UnetConfig, *, student: str | None, s
     crop = side if student_config.normalises_per_image else min(size, side)
     batch = max(1, batch_size * size // side) if crop == side else batch_size
     why = ("the teacher is a U-Net: its innermost level sees the whole image" if getattr(teacher, "arch", None) == "unet"
+           else "the teacher's BatchNorm uses each image's own statistics (the official test.py without --eval): its "
+           "picture depends on the whole image" if teacher.norm == "batch_image"
            else "the teacher normalises per image (InstanceNorm): its picture depends on the whole image")
     reason = why if per_image_teacher else "--targets whole was asked for"
     align = crop_grid(teacher.size_multiple, student_config.size_multiple, side=side, crop=crop)

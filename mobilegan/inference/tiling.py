@@ -33,7 +33,7 @@ from mobilegan.utils.progress import progress_bar
 
 from mobilegan.inference.instance_stats import frozen_stats, tiled_image_stats, whole_image_stats
 from mobilegan.models.context import CONTEXT_SIDE
-from mobilegan.models.layers import GroupNormOne, InstanceNormDecomposed
+from mobilegan.models.layers import GroupNormOne, ImageStatsBatchNorm, InstanceNormDecomposed
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Te
 
 
 def _is_instance_norm(m: nn.Module) -> bool:
-    return isinstance(m, InstanceNormDecomposed) or (isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats)
+    return (isinstance(m, (InstanceNormDecomposed, ImageStatsBatchNorm))
+            or (isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats))
 
 
 def has_instance_norm(model: nn.Module) -> bool:

@@ -7,16 +7,18 @@ from typing import Any, Literal
 
 from mobilegan.errors import ConfigError
 
-NormKind = Literal["instance", "instance_decomposed", "batch", "none", "instance_affine", "group1"]
+NormKind = Literal["instance", "instance_decomposed", "batch", "none", "instance_affine", "group1", "batch_image"]
 PadKind = Literal["reflect", "zero"]
 UpsampleKind = Literal["transpose", "nearest_conv", "bilinear_conv"]
 
 NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")  # students and trained teachers
-# Norms of teachers written by Keras (mobilegan.checkpoints.keras_map): InstanceNorm with scale and
-# offset (tfa InstanceNormalization), and GroupNormalization(groups=1) (keras.io's Keras 3 CycleGAN).
-FOREIGN_NORMS: tuple[str, ...] = ("instance_affine", "group1")
+# Norms of foreign teachers: InstanceNorm with scale and offset (tfa InstanceNormalization) and
+# GroupNormalization(groups=1) (keras.io's Keras 3 CycleGAN), both written by Keras
+# (mobilegan.checkpoints.keras_map); and an official ``--norm batch`` generator's BatchNorm as the
+# official test.py runs it without --eval: each image normalised with its own statistics.
+FOREIGN_NORMS: tuple[str, ...] = ("instance_affine", "group1", "batch_image")
 ALL_GENERATOR_NORMS: tuple[str, ...] = NORMS + FOREIGN_NORMS
-PER_IMAGE_NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "instance_affine", "group1")  # statistics of whatever the model sees
+PER_IMAGE_NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "instance_affine", "group1", "batch_image")  # statistics of whatever the model sees
 # How stride-2 convs pad: PyTorch's symmetric padding, or TensorFlow's padding="same", which puts the
 # odd extra row/column at the bottom/right (k3 s2 convs) and makes k3 s2 transposed convs drop their
 # last row/column (PyTorch's padding=1, output_padding=1 drops the first).

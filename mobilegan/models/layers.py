@@ -98,6 +98,8 @@ def norm_factory(kind: str, eps: float = 1e-5) -> NormFactory | None:
         return lambda c: nn.BatchNorm2d(c, eps=eps)
     if kind == "instance_affine":
         return lambda c: AffineInstanceNorm(c, eps=eps)
+    if kind == "batch_image":
+        return lambda c: ImageStatsBatchNorm(c, eps=eps)
     if kind == "group1":
         return lambda c: GroupNormOne(c, eps=eps)
     if kind == "none":
