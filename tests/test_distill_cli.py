@@ -43,6 +43,8 @@ def test_distill_any_teacher_layout(tmp_path: Path, images: Path, layout: str, m
     assert y.shape == (1, 3, 32, 32) and y.abs().max() <= 1
     report = json.loads(Path("run/eval.json").read_text())
     assert report["images"] == 2 and report["size"] == 32  # a quarter of 10 images, held out
+    assert report["train_images"] == 2 and report["train_psnr_db_min"] <= report["train_psnr_db"]  # scored alike
+    assert f"on 2 of its training images: PSNR {report['train_psnr_db']:.2f} dB" in out
     assert report["student"]["params"] == sum(p.numel() for p in student.parameters())
     assert Path("run/eval_grid.png").is_file() and list(Path("run/samples").glob("*.png"))
     assert Path("run/metrics.jsonl").is_file() and Path("run/train_state.pt").is_file()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
+from helpers_distill import write_images
 
+from mobilegan.distill.data import prepare_data
+from mobilegan.distill.evaluate import GAP_DB, EvalReport, generalisation_gap
 from mobilegan.distill.losses import gan_discriminator_loss, gan_generator_loss, output_loss
 from mobilegan.distill.student import choose_student
 from mobilegan.distill.taps import FeatureAdapters, TapPair, default_taps, map_block, parse_taps
@@ -147,3 +152,26 @@ def test_warm_start_refuses_depthwise_students() -> None:
     assert not report.applied and "depthwise" in report.reason
     assert all(torch.equal(before[k], v) for k, v in student.state_dict().items())
     assert warm_start_blockers(_gen(ngf=8), _gen(ngf=8, upsample="nearest_conv"))
+
+
+def _report(held: float, extra: dict) -> EvalReport:
+    return EvalReport(images=4, size=32, psnr_db=held, psnr_db_min=held - 2, ssim=0.9, teacher={}, student={},
+                      ratios={}, extra=extra)
+
+
+def test_a_student_much_better_on_its_training_images_is_called_out() -> None:
+    memorised = generalisation_gap(_report(23.6, {"train_psnr_db": 30.6}))
+    assert memorised is not None and "30.6 dB" in memorised and "23.6 dB" in memorised
+    assert generalisation_gap(_report(31.9, {"train_psnr_db": 31.9 + GAP_DB - 0.1})) is None  # the sketch teacher's gap
+    assert generalisation_gap(_report(23.6, {})) is None  # no training images scored (too few to hold out)
+
+
+def test_training_images_are_scored_only_when_the_held_out_ones_are_not_training_images(tmp_path: Path) -> None:
+    images = write_images(tmp_path / "A", 10)
+    split = prepare_data(data_a=images, data_b=None, eval_data=None, size=32, holdout=8, seed=0, use_b=False)
+    assert split.train_eval is not None and len(split.held_out) == 2 and len(split.train_eval) == 2
+    held = {str(p) for p in split.held_out.files}
+    assert held.isdisjoint(str(p) for p in split.train_eval.files)
+    few = prepare_data(data_a=write_images(tmp_path / "B", 3), data_b=None, eval_data=None, size=32, holdout=8,
+                       seed=0, use_b=False)
+    assert few.train_eval is None  # held-out images fall back to training ones: nothing to compare

@@ -22,6 +22,9 @@ class DistillData:
     held_out: ImageDataset
     held_out_source: str  # human description for logs and eval.json
     n_train: int
+    # Some training images at the held-out images' size, scored like them after distillation: a
+    # student far better on these than on held-out ones memorised its photos (see generalisation_gap).
+    train_eval: ImageDataset | None = None
 
 
 def split_holdout(files: list[Path], holdout: int, seed: int) -> tuple[list[Path], list[Path]]:
@@ -58,7 +61,16 @@ def prepare_data(*, data_a: Path, data_b: Path | None, eval_data: Path | None, s
         files_b, _ = scan_images(list_images(data_b), name="B")
         train = UnpairedDataset(a, ImageDataset(files_b, aug, seed=seed, name="B"))
     held = ImageDataset(held_files, eval_aug, seed=seed, name="held_out", shuffle=False)
-    return DistillData(train=train, held_out=held, held_out_source=source, n_train=len(train_files))
+    fit_files = _spread(train_files, len(held_files)) if set(held_files).isdisjoint(train_files) else []
+    fit = ImageDataset(fit_files, eval_aug, seed=seed, name="training", shuffle=False) if fit_files else None
+    return DistillData(train=train, held_out=held, held_out_source=source, n_train=len(train_files), train_eval=fit)
+
+
+def _spread(files: list[Path], n: int) -> list[Path]:
+    """``n`` of ``files`` evenly spaced through the list (all of them when there are fewer)."""
+    if n >= len(files):
+        return list(files)
+    return [files[i * len(files) // n] for i in range(n)]
 
 
 def step_loader(dataset: Dataset, *, start_step: int, total_steps: int, batch_size: int, rank: int = 0,

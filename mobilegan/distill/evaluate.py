@@ -124,6 +124,31 @@ def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, 
     return report, t_out, s_out
 
 
+GAP_DB = 3.0  # training minus held-out PSNR above which distill says the student memorised its images
+
+
+@torch.no_grad()
+def score_training_images(teacher: nn.Module, student: nn.Module, images: torch.Tensor, *,
+                          device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Student vs teacher PSNR on training images, scored like the held-out ones (``eval.json`` keys)."""
+    p = psnr(generate(student, images, device=device, desc="student (training images)"),
+             generate(teacher, images, device=device, desc="teacher (training images)"))
+    return {"train_images": len(images), "train_psnr_db": float(p.mean()), "train_psnr_db_min": float(p.min())}
+
+
+def generalisation_gap(report: EvalReport) -> str | None:
+    """A warning when the student reproduces the teacher on its training images much better than on
+    held-out ones: it learnt those photos, not what the teacher does to a new one (BENCHMARKS.md,
+    "Distilling InstanceNorm teachers": teachers whose colours shift per image do this)."""
+    train = report.extra.get("train_psnr_db")
+    if train is None or train - report.psnr_db <= GAP_DB:
+        return None
+    return (f"the student matches the teacher on its training images ({train:.1f} dB) much better than on "
+            f"held-out ones ({report.psnr_db:.1f} dB): it learnt those images, not what the teacher does to a new "
+            "one; expect the held-out score on new photos (more distinct training images, if you have them, are "
+            "the thing to try)")
+
+
 def write_eval(report: EvalReport, images: torch.Tensor, t_out: torch.Tensor, s_out: torch.Tensor,
                out_dir: Path) -> tuple[Path, Path]:
     """``eval.json`` and ``eval_grid.png`` (rows: input | teacher | student), both atomic."""
@@ -148,6 +173,9 @@ def format_report(report: EvalReport) -> str:
         f"  teacher/student: params x{report.ratios['params']:.1f}, compat MACs x{report.ratios['macs_compat']:.1f}, "
         f"real MACs x{report.ratios['macs']:.1f}",
     ]
+    if "train_psnr_db" in report.extra:
+        lines.append(f"  on {report.extra['train_images']} of its training images: PSNR "
+                     f"{report.extra['train_psnr_db']:.2f} dB (min {report.extra['train_psnr_db_min']:.2f})")
     if "skipped" in report.fid:
         lines.append(f"  {report.fid['skipped']}")
     elif report.fid:

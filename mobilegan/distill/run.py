@@ -18,7 +18,14 @@ from mobilegan.checkpoints import LoadedGenerator, load_generator_checkpoint
 from mobilegan.data import ImageDataset
 from mobilegan.distill.config import DistillConfig
 from mobilegan.distill.data import DistillData, held_out_images, prepare_data
-from mobilegan.distill.evaluate import EvalReport, evaluate_pair, generate, write_eval
+from mobilegan.distill.evaluate import (
+    EvalReport,
+    evaluate_pair,
+    generalisation_gap,
+    generate,
+    score_training_images,
+    write_eval,
+)
 from mobilegan.distill.inception import InceptionUnavailable, find_inception_weights
 from mobilegan.distill.metrics import psnr
 from mobilegan.distill.recipe import plan_recipe
@@ -243,6 +250,12 @@ def distill(cfg: DistillConfig) -> DistillResult:
                                                      inception_weights=cfg.inception_weights)
                 report.extra["held_out"] = data.held_out_source
                 report.extra["psnr_db_before"] = before
+                if data.train_eval is not None:
+                    report.extra.update(score_training_images(teacher.model, task.student,
+                                                              held_out_images(data.train_eval), device=ctx.device))
+                    gap = generalisation_gap(report)
+                    if gap:
+                        log.warning("%s", gap)
                 result.eval = report
                 result.eval_paths = list(write_eval(report, images, t_out, s_out, cfg.out_dir))
         return result
