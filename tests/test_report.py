@@ -51,7 +51,9 @@ def _eval(folder: Path) -> None:
                         ratios={"params": 87.55, "macs": 10.0, "macs_compat": 10.0},
                         fid={"real_images": 40, "network": "FID Inception-v3 (test weights)",
                              "student": {"fid": 123.456, "kid": 0.0421, "kid_se": 0.0093, "images": 2},
-                             "teacher": {"fid": 98.765, "kid": 0.0312, "kid_se": 0.0071, "images": 2}})
+                             "teacher": {"fid": 98.765, "kid": 0.0312, "kid_se": 0.0071, "images": 2}},
+                        extra={"train_images": 2, "train_psnr_db": 36.5, "train_psnr_db_min": 35.25,
+                               "psnr_db_before": 11.5})
     write_eval(report, images, t_out, s_out, folder)
 
 
@@ -181,6 +183,8 @@ def test_every_section_is_rendered(report: str) -> None:
     assert "identity PSNR dB" not in report  # per-row copies of the baseline are folded into one row
     assert "mobilegan train --steps 4000" in report and "card / scores / PSNR dB" in report  # teacher card
     assert "31.25 dB" in report and "87.5x" in report  # eval PSNR and params ratio
+    assert "PSNR on 2 training images" in report and "36.50 dB" in report and "35.25 dB" in report
+    assert "PSNR before distillation" in report and "11.50 dB" in report
     assert "KID s.e." in report and "against 40 real images; FID Inception-v3 (test weights)" in report
     assert "123.46" in report and "0.0421" in report and "0.0093" in report  # student FID, KID, its s.e.
     assert "mobilegan distill --teacher teacher.pt --steps 300" in re.search(r"<pre>(.*?)</pre>", report, re.S)[1]

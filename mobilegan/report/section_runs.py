@@ -123,7 +123,13 @@ def render_eval(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
             facts = [("images", images), ("size", f"{size} px" if size is not None else None),
                      ("PSNR student vs teacher", _db(doc.get("psnr_db"))), ("worst image", _db(doc.get("psnr_db_min"))),
                      ("SSIM student vs teacher", doc.get("ssim"))]
-            known = {"images", "size", "psnr_db", "psnr_db_min", "ssim", "teacher", "student", "ratios", "fid", "grid"}
+            if doc.get("train_psnr_db") is not None:  # the same score on training images: far higher = memorised
+                facts += [(f"PSNR on {doc.get('train_images')} training images", _db(doc.get("train_psnr_db"))),
+                          ("worst training image", _db(doc.get("train_psnr_db_min")))]
+            if doc.get("psnr_db_before") is not None:
+                facts.append(("PSNR before distillation", _db(doc.get("psnr_db_before"))))
+            known = {"images", "size", "psnr_db", "psnr_db_min", "ssim", "teacher", "student", "ratios", "fid", "grid",
+                     "train_images", "train_psnr_db", "train_psnr_db_min", "psnr_db_before"}
             facts += [(humanize(k), v) for k, v in doc.items() if k not in known and not isinstance(v, (dict, list))]
             grid_name = "eval_grid.png" if (path.parent / "eval_grid.png").is_file() else doc.get("grid")
             parts = [Raw('<div class="row"><div>' + key_values(facts) + "</div><div>"
