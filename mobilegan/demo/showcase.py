@@ -84,7 +84,8 @@ def build_showcase(out_dir: Path, *, teacher: Path, student_pte: Path | None, ex
         "columns": ["input", "ground truth", *models],
         "psnr_db_vs_truth": scores,
         "tiling": {"checkpoint": f"tiles of {tcfg.tile.tile} px (the translate default) when larger"
-                                 + (", each with the whole photo's context" if student is not None else ""),
+                                 + (", each with the whole photo's context (read at its own resolution)"
+                                    if student is not None else ""),
                    "pte": _pte_tiling(pte_facts, export_size),
                    "overlap": (tcfg.tile.overlap if tcfg.tile.overlap is not None
                                else "from each model's receptive field")},

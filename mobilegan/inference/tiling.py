@@ -15,8 +15,8 @@ own statistics and differ from a whole-image run. :func:`frozen_instance_stats` 
 each InstanceNorm layer's per-channel mean and variance over the whole image: in one pass when
 it fits in ``stats_max_side``, otherwise exactly, tile by tile and layer by layer
 (:mod:`mobilegan.inference.instance_stats`); tiles are then normalised with those. A student with
-a context branch (:mod:`mobilegan.models.context`) reads the whole photo, scaled to about 256 px
-squared as in training, once; every tile is modulated with that context.
+a context branch (:mod:`mobilegan.models.context`) reads the whole photo once, at its own
+resolution as the teacher's InstanceNorms do; every tile is modulated with that context.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from torch import nn
 from mobilegan.utils.progress import progress_bar
 
 from mobilegan.inference.instance_stats import frozen_stats, tiled_image_stats, whole_image_stats
-from mobilegan.models.context import CONTEXT_SIDE
 from mobilegan.models.layers import GroupNormOne, ImageStatsBatchNorm, InstanceNormDecomposed
 
 log = logging.getLogger(__name__)
@@ -129,23 +128,18 @@ def frozen_instance_stats(model: nn.Module, image: torch.Tensor, max_side: int, 
         yield
 
 
-def context_image(image: torch.Tensor) -> torch.Tensor:
-    """``image`` scaled to about ``CONTEXT_SIDE`` squared pixels (sides multiples of 4): what a context
-    student's branch reads, as in training, whatever the photo's size."""
-    h, w = image.shape[-2:]
-    scale = (CONTEXT_SIDE * CONTEXT_SIDE / (h * w)) ** 0.5
-    size = (max(MULTIPLE, round(h * scale / MULTIPLE) * MULTIPLE), max(MULTIPLE, round(w * scale / MULTIPLE) * MULTIPLE))
-    if size == (h, w):
-        return image
-    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
-
-
 def _forward_with_context(model: nn.Module, image: torch.Tensor) -> Forward:
-    """``model`` as a per-tile forward; a context student gets the context of the whole ``image``."""
+    """``model`` as a per-tile forward; a context student gets the context of the whole ``image``.
+
+    The context is read at the photo's own resolution, like the statistics of the teacher's
+    InstanceNorms on the whole photo: closer to the teacher's whole-photo output than the photo
+    scaled to the 256 px it trained at (BENCHMARKS.md, "Context of a large photo"). The branch is
+    cheap: its first conv has stride 4 (a 12 MP photo: 33 MB above its own 137 MB tensor).
+    """
     context = getattr(getattr(model, "config", None), "context", 0)
     if not context:
         return model
-    film = model.context_film(context_image(image))  # type: ignore[operator]
+    film = model.context_film(image)  # type: ignore[operator]
     return lambda tile: model(tile, film=film)
 
 

@@ -11,8 +11,9 @@ colour and contrast), and 1x1 convs that turn those into a scale and shift for t
 of every residual block.
 
 Because the context is a separate input to the blocks, training can use crops of a photo with the
-context of the whole photo (:meth:`ResnetGenerator.forward` takes ``context_image``), and tiled
-inference computes it once per photo (:func:`mobilegan.inference.tiling.frozen_context`).
+context of the whole photo (:meth:`ResnetGenerator.forward_features` takes ``context_image``), and
+tiled inference computes it once per photo, at the photo's own resolution
+(:func:`mobilegan.inference.tiling.translate_tensor`).
 Everything is conv, ReLU, mean, mul and add: one XNNPACK segment.
 """
 
@@ -22,7 +23,6 @@ import torch
 from torch import nn
 
 CONTEXT_POOL = 4  # the context encoder's first conv reads 4x4 patches (stride 4): it works at 1/4 resolution
-CONTEXT_SIDE = 256  # tiled inference computes the context on the photo scaled to this many pixels squared
 
 
 def _moments(x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, 2C, 1, 1)
