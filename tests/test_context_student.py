@@ -161,3 +161,27 @@ def test_a_fixed_size_file_tiles_a_larger_photo_each_tile_with_its_own_context(e
         resized = torch.nn.functional.interpolate(model(small), size=(h, w), mode="bilinear")
     assert _psnr(own, got) >= 40
     assert _psnr(resized, got) < _psnr(own, got) - 10  # not the resize-the-whole-photo path
+
+
+def test_a_dynamic_size_onnx_gives_the_checkpoints_whole_photo_result(tmp_path: Path) -> None:
+    """An ONNX exported with --dynamic-size runs a photo larger than the tile whole, so its context is
+    the whole photo's, exactly what the checkpoint computes (tiles with their own contexts would not)."""
+    from mobilegan.export.pipeline import export_model
+    from mobilegan.inference.exported import ExportedRunner
+
+    torch.manual_seed(0)
+    model = _lively(create_model(INSTANCE_STUDENT))
+    with torch.no_grad():
+        for conv in (*model.context.scale, *model.context.shift):  # a trained branch
+            conv.weight.normal_(0, 0.2)
+    ckpt = save_generator(model, tmp_path / "student.pt")
+    export_model(ckpt, targets=["onnx"], out_dir=tmp_path / "out", size=SIZE, dynamic_size=True)
+    runner = ExportedRunner(next((tmp_path / "out").glob("*.onnx")))
+    assert runner.size is None and runner.own_context
+    x = _smooth(3 * SIZE // 2, 2 * SIZE, seed=7)
+    tiles = TileConfig(tile=SIZE)  # smaller than the photo
+    with torch.no_grad():
+        expected = load_generator_checkpoint(ckpt).model.eval()(x)  # one whole pass of the checkpoint
+        got = runner(x, tiles)
+    assert got.shape == x.shape
+    assert _psnr(expected, got) >= 60
