@@ -145,8 +145,8 @@ def generalisation_gap(report: EvalReport) -> str | None:
         return None
     return (f"the student matches the teacher on its training images ({train:.1f} dB) much better than on "
             f"held-out ones ({report.psnr_db:.1f} dB): it learnt those images, not what the teacher does to a new "
-            "one; expect the held-out score on new photos (more distinct training images, if you have them, are "
-            "the thing to try)")
+            "one; expect the held-out score on new photos (to try: more distinct training photos, or a larger "
+            "student with --width / --student at a latency cost; BENCHMARKS.md, \"Distilling InstanceNorm teachers\")")
 
 
 def write_eval(report: EvalReport, images: torch.Tensor, t_out: torch.Tensor, s_out: torch.Tensor,
