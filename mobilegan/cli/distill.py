@@ -62,6 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "trains on crops of it, or on whole images when it normalises per image) or auto: whole "
                          "for teachers whose picture depends on the whole image (InstanceNorm, U-Net; with the "
                          "mobile_s2d4_w025_ctx student), crop otherwise (default auto)")
+    io.add_argument("--tone-views", type=non_negative_int, default=0, metavar="N",
+                    help="whole-image targets: also cache the teacher's output on N recoloured copies of each photo "
+                         "(white balance, exposure, saturation), so the student meets colours the photos lack "
+                         "(default 0)")
+    io.add_argument("--target-cache", metavar="DIR",
+                    help="whole-image targets: where the teacher's outputs are cached on disk, memory-mapped and "
+                         "resumable (default: RUN/target_cache; one cache serves runs with the same teacher, photos, "
+                         "size, seed and --tone-views)")
     io.add_argument("--teacher-batch-stats", choices=("image", "running"), default="image",
                     help="BatchNorm teachers of pytorch-CycleGAN-and-pix2pix (U-Net or ResNet): normalise each image with its own "
                          "statistics, as the official test.py does without --eval (image, the default), or with the "
@@ -89,6 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     lo.add_argument("--lambda-recon", type=non_negative_float, default=10.0, help="output L1 weight (default 10)")
     lo.add_argument("--ssim", type=non_negative_float, nargs="?", const=1.0, default=0.0, metavar="W",
                     help="add W * (1 - SSIM) to the output term (W defaults to 1 when the flag is given)")
+    lo.add_argument("--tone", type=non_negative_float, default=0.0, metavar="W",
+                    help="add W * L1 of the outputs averaged over 8x8 cells (their colour and brightness) to the "
+                         "output term (default 0)")
     lo.add_argument("--lambda-feat", type=non_negative_float, default=1.0, help="feature MSE weight (default 1; 0 = off)")
     lo.add_argument("--taps", help="feature taps, e.g. 'down2,block4,up1' or 'block4:block5' (default: down2, 2 blocks, up1)")
     lo.add_argument("--lambda-gan", type=non_negative_float, default=0.0, help="adversarial weight (default 0 = off)")
@@ -132,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
         student=args.student, student_overrides={k: v for k, v in overrides.items() if v is not None},
         target_macs=args.target_macs, size=args.size, load_size=args.load_size, preprocess=args.preprocess, targets=args.targets, teacher_batch_stats=args.teacher_batch_stats,
         eval_size=args.eval_size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-        weights=LossWeights(recon=args.lambda_recon, feat=args.lambda_feat, gan=args.lambda_gan, ssim=args.ssim),
+        weights=LossWeights(recon=args.lambda_recon, feat=args.lambda_feat, gan=args.lambda_gan, ssim=args.ssim,
+                            tone=args.tone),
+        tone_views=args.tone_views, target_cache=Path(args.target_cache) if args.target_cache else None,
         taps=args.taps, warm_start=not args.no_warm_start, seed=args.seed, device=args.device, amp=args.amp,
         resume=args.resume, workers=args.workers, holdout=args.holdout, save_every=args.save_every,
         sample_every=args.sample_every, log_every=args.log_every,

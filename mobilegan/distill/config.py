@@ -27,6 +27,8 @@ class DistillConfig:
     load_size: int | None = None  # resize side before cropping (resize_crop); None: size * 286 / 256
     preprocess: str = "resize_crop"  # as in train: resize_crop, or crop at the image's own scale
     targets: str = "auto"  # auto (from the teacher's norm), crop or whole: see mobilegan.distill.recipe
+    tone_views: int = 0  # "whole" targets: recoloured copies of each photo the teacher also translates (views.py)
+    target_cache: Path | None = None  # "whole" targets: cache folder (None: <out_dir>/target_cache)
     teacher_batch_stats: str = "image"  # official BatchNorm teachers: each image's statistics (official test.py) or running
     eval_size: int | None = None  # held-out images are scored at this side (None: size)
     steps: int = 2000
@@ -67,6 +69,8 @@ class DistillConfig:
             raise ConfigError("--ssim needs --size >= 11")
         if self.targets not in TARGET_KINDS:
             raise ConfigError(f"unknown --targets {self.targets!r}; choose one of {', '.join(TARGET_KINDS)}")
+        if self.tone_views < 0:
+            raise ConfigError("--tone-views must be >= 0")
         if self.holdout < 0:
             raise ConfigError("--holdout must be >= 0")
 
@@ -81,6 +85,6 @@ class DistillConfig:
         """The settings a ``--resume`` must agree with (steps and logging may change)."""
         meta = self.to_meta()
         keep = ("teacher", "data_a", "data_b", "student", "student_overrides", "target_macs", "size", "load_size",
-                "preprocess", "targets", "teacher_batch_stats",
+                "preprocess", "targets", "teacher_batch_stats", "tone_views",
                 "batch_size", "lr", "weights", "taps", "seed")
         return {k: meta[k] for k in keep}

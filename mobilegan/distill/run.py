@@ -26,15 +26,16 @@ from mobilegan.distill.evaluate import (
     score_training_images,
     write_eval,
 )
-from mobilegan.distill.inception import InceptionUnavailable, find_inception_weights
-from mobilegan.distill.metrics import psnr
 from mobilegan.distill.recipe import plan_recipe
 from mobilegan.distill.student import StudentChoice, choose_student
+from mobilegan.distill.target_cache import TargetCache, build_cache, teacher_fingerprint
 from mobilegan.distill.targets import TargetPlan, WholeImageTargets
 from mobilegan.distill.task import STUDENT_FILE, DistillTask
 from mobilegan.distill.taps import FeatureAdapters, default_taps, parse_taps
 from mobilegan.distill.warm_start import WarmStartReport, warm_start_from_teacher
 from mobilegan.errors import ConfigError
+from mobilegan.metrics import psnr
+from mobilegan.metrics.inception import InceptionUnavailable, find_inception_weights
 from mobilegan.models.config import GeneratorConfig
 from mobilegan.models.generator import ResnetGenerator
 from mobilegan.models.unet_config import UnetConfig
@@ -42,6 +43,8 @@ from mobilegan.models.registry import build_model, create_model
 from mobilegan.runs import new_run_dir, record_latest_student
 from mobilegan.train import (
     STATE_FILE,
+    DistContext,
+    barrier,
     LoopConfig,
     load_training_state,
     run_loop,
@@ -54,6 +57,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 4
 DISCRIMINATOR = "patchgan_70"
+TARGET_CACHE = "target_cache"  # the run folder's teacher-target cache (target_cache.py)
 
 
 @dataclass
@@ -93,6 +97,9 @@ def _resume_state(cfg: DistillConfig) -> dict[str, Any] | None:
                               "pass --resume to continue it or choose another --out")
         return None
     if not state_path.exists():
+        if (cfg.target_cache or cfg.out_dir / TARGET_CACHE).is_dir():  # stopped while caching the teacher's targets
+            log.info("--resume: no training step was saved yet; finishing the teacher's targets, then step 0")
+            return None
         raise ConfigError(f"--resume: no {STATE_FILE} in {cfg.out_dir}")
     state, saved = load_training_state(state_path)
     wanted = cfg.run_identity()
@@ -126,11 +133,17 @@ def _initial_psnr(teacher: torch.nn.Module, student: torch.nn.Module, data: Dist
 
 
 def whole_image_targets(data: DistillData, teacher: torch.nn.Module, plan: TargetPlan, cfg: DistillConfig,
-                        device: torch.device) -> WholeImageTargets:
-    """The training images with the teacher's whole-image outputs, computed once (see targets.py)."""
+                        ctx: DistContext) -> WholeImageTargets:
+    """The training images with the teacher's whole-image outputs, cached on disk once (targets.py)."""
     assert isinstance(data.train, ImageDataset)  # whole-image targets never pair A with B
-    return WholeImageTargets(data.train.files, teacher.to(device), side=plan.side, crop=plan.crop, device=device,
-                             seed=cfg.seed, progress=cfg.progress, with_whole=plan.crop < plan.side,
+    assert cfg.out_dir is not None
+    folder = cfg.target_cache or cfg.out_dir / TARGET_CACHE
+    teacher_id = teacher_fingerprint(teacher, extra=f"batch_stats={cfg.teacher_batch_stats}")
+    cache = TargetCache(folder, data.train.files, side=plan.side, tone_views=cfg.tone_views, seed=cfg.seed,
+                        teacher_id=teacher_id)
+    build_cache(cache, teacher.to(ctx.device), ctx.device, progress=cfg.progress, rank=ctx.rank,
+                world_size=ctx.world_size, barrier=lambda: barrier(ctx))
+    return WholeImageTargets(cache, crop=plan.crop, seed=cfg.seed, with_whole=plan.crop < plan.side,
                              align=plan.align)
 
 
@@ -200,14 +213,16 @@ def distill(cfg: DistillConfig) -> DistillResult:
         if cfg.data_b is not None and (disc is None or whole):
             log.info("--data-b is only used by the adversarial term (--lambda-gan > 0) with --targets crop; "
                      "ignoring it")
-        if whole:
-            data = replace(data, train=whole_image_targets(data, teacher.model, recipe.targets, cfg, ctx.device))
-        log.info("data: %d training images; held out: %s", data.n_train, data.held_out_source)
         if cfg.out_dir is None:
             cfg = replace(cfg, out_dir=new_run_dir("distill"))
         assert cfg.out_dir is not None
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
-        resume_state = _resume_state(cfg)
+        resume_state = _resume_state(cfg)  # before the target cache: a wrong --resume fails at once
+        if whole:
+            data = replace(data, train=whole_image_targets(data, teacher.model, recipe.targets, cfg, ctx))
+        elif cfg.tone_views:
+            log.warning("--tone-views only applies to whole-image targets (InstanceNorm and U-Net teachers); ignoring it")
+        log.info("data: %d training images; held out: %s", data.n_train, data.held_out_source)
         meta = {
             "distill": cfg.to_meta(),
             "data_a": str(cfg.data_a.resolve()),

@@ -103,7 +103,8 @@ class DistillTask:
         # Teacher features are keyed by teacher name; the adapters look them up by tap.teacher.
         with autocast(dev, self.amp):
             s_out, feat = self.net(real_a, t_feats, whole)
-            recon = output_loss(s_out.float(), t_out.float(), ssim_weight=self.weights.ssim)
+            recon = output_loss(s_out.float(), t_out.float(), ssim_weight=self.weights.ssim,
+                                tone_weight=self.weights.tone)
             loss = self.weights.recon * recon + self.weights.feat * feat
             metrics = {"recon": recon.item(), "feat": feat.item()}
             if self.disc is not None:

@@ -24,6 +24,7 @@ from mobilegan.train.cyclegan import CycleGANTask
 from mobilegan.train.distributed import (
     DistContext,
     autocast,
+    barrier,
     make_grad_scaler,
     resolve_device,
     setup_distributed,
@@ -57,6 +58,7 @@ __all__ = [
     "StopRequest",
     "TrainTask",
     "autocast",
+    "barrier",
     "capture_rng_state",
     "image_grid",
     "init_weights",
