@@ -141,7 +141,7 @@ def mark_front(points: list[FrontPoint]) -> list[FrontPoint]:
 
 
 def _psnr(student_out: torch.Tensor, teacher_out: torch.Tensor) -> tuple[float, float]:
-    from mobilegan.distill.metrics import psnr
+    from mobilegan.metrics import psnr
 
     values = psnr(student_out, teacher_out)
     return round(float(values.mean()), 3), round(float(values.min()), 3)

@@ -31,8 +31,8 @@ from mobilegan.demo.photos import build_demo_data
 from mobilegan.demo.score import held_out, score_outputs
 from mobilegan.distill.config import DistillConfig
 from mobilegan.distill.losses import LossWeights
-from mobilegan.distill.metrics import psnr, ssim
 from mobilegan.distill.run import distill
+from mobilegan.metrics import psnr, ssim
 
 log = logging.getLogger("distill_recipes")
 

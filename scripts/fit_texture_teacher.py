@@ -28,7 +28,7 @@ from mobilegan.data.decode import list_images
 from mobilegan.demo.photos import build_demo_data
 from mobilegan.demo.texture_styles import TEXTURE_STYLES
 from mobilegan.distill.evaluate import load_folder
-from mobilegan.distill.metrics import psnr, ssim
+from mobilegan.metrics import psnr, ssim
 from mobilegan.models.registry import create_model
 from mobilegan.train.init import init_model
 

@@ -66,7 +66,7 @@ def test_fid_and_kid_with_the_packaged_weights(tmp_path: Path, files: dict[str, 
 
 def test_fid_without_inception_weights_is_skipped_with_a_message(tmp_path: Path, files: dict[str, Path],
                                                                    monkeypatch, capsys) -> None:
-    from mobilegan.distill import fid_weights
+    from mobilegan.metrics import fid_weights
 
     monkeypatch.setattr(fid_weights, "packaged_weights_path", lambda: None)  # as without mobilegan[fid]
     assert main(_eval(files, tmp_path / "ev", "--fid-real", str(files["data"]))) == 0

@@ -8,16 +8,16 @@ import scipy.linalg
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from mobilegan.distill.fid import (
+from mobilegan.errors import MobileganError
+from mobilegan.metrics import psnr, ssim
+from mobilegan.metrics.fid import (
     fid_from_features,
     kid_from_features,
     mmd2_jackknife_se,
     mmd2_unbiased,
     trace_sqrt_product,
 )
-from mobilegan.distill.inception import InceptionUnavailable, find_inception_weights
-from mobilegan.distill.metrics import psnr, ssim
-from mobilegan.errors import MobileganError
+from mobilegan.metrics.inception import InceptionUnavailable, find_inception_weights
 
 
 def _pair(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,7 +138,7 @@ def test_fid_needs_two_samples() -> None:
 
 
 def test_inception_weights_are_never_downloaded(tmp_path, monkeypatch) -> None:
-    from mobilegan.distill import fid_weights
+    from mobilegan.metrics import fid_weights
 
     monkeypatch.setattr(fid_weights, "packaged_weights_path", lambda: None)  # as without mobilegan[fid]
     with pytest.raises(InceptionUnavailable, match=r"Nothing is downloaded") as info:

@@ -16,10 +16,10 @@ import torch
 from PIL import Image
 
 from helpers_distill import in_tmp_dir, single_thread  # noqa: F401  (autouse fixtures)
-from mobilegan.distill import fid_weights
 from mobilegan.distill.evaluate import fid_kid, load_folder
-from mobilegan.distill.inception import inception_features
 from mobilegan.errors import CheckpointError
+from mobilegan.metrics import fid_weights
+from mobilegan.metrics.inception import inception_features
 
 SIDE = 48
 N = 8

@@ -228,7 +228,7 @@ def _stage_bench(cfg: DemoConfig, teacher: Path, student: Path) -> tuple[str, di
 @torch.no_grad()
 def _stage_score(cfg: DemoConfig, data: DemoData, teacher: Path, student: Path) -> tuple[str, dict[str, Any]]:
     from mobilegan.checkpoints import load_generator
-    from mobilegan.distill.metrics import psnr, ssim
+    from mobilegan.metrics import psnr, ssim
     from mobilegan.inference.exported import ExportedRunner
     from mobilegan.inference.tiling import TileConfig
     from mobilegan.train.samples import save_image_grid

@@ -10,7 +10,7 @@ from torch import nn
 
 from mobilegan.demo.photos import DemoData
 from mobilegan.distill.evaluate import load_folder
-from mobilegan.distill.metrics import psnr, ssim
+from mobilegan.metrics import psnr, ssim
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from mobilegan.data.decode import load_image_rgb
 from mobilegan.data.transforms import to_tensor
 from mobilegan.demo.photos import photo_path, style_function
 from mobilegan.demo.style import to_uint8
-from mobilegan.distill.metrics import psnr
 from mobilegan.inference.exported import CardFacts
 from mobilegan.inference.translate import TranslateConfig, translate_files
+from mobilegan.metrics import psnr
 from mobilegan.train.samples import save_image_grid
 
 log = logging.getLogger(__name__)

