@@ -102,3 +102,23 @@ def test_fid_kid_plumbing_with_a_small_feature_function() -> None:
     assert out["same"]["fid"] == pytest.approx(0.0, abs=1e-6)
     assert out["close"]["fid"] < out["far"]["fid"] and out["close"]["kid"] < out["far"]["kid"]
     assert out["real_images"] == 40 and "note" in out
+
+
+def test_eval_names_the_worst_images_and_shows_them(tmp_path: Path, files: dict[str, Path], capsys) -> None:
+    from PIL import Image
+
+    assert main(_eval(files, tmp_path / "ev")) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    worst = report["worst"]
+    names = sorted(p.name for p in files["data"].iterdir())
+    assert [w["image"] for w in worst] != [] and {w["image"] for w in worst} == set(names)  # 3 images: all listed
+    scores = [w["psnr_db"] for w in worst]
+    assert scores == sorted(scores) and scores[0] == pytest.approx(report["psnr_db_min"])
+    assert scores[0] <= report["psnr_db_p5"] <= scores[-1]
+    assert f"worst: {worst[0]['image']} {scores[0]:.2f} dB" in out
+    with Image.open(tmp_path / "ev" / "eval_worst.png") as grid:
+        assert grid.size == (3 * 32 + 2 * 2, 3 * 32 + 2 * 2)
+    assert main(["report", str(tmp_path / "ev"), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "worst held-out image" in html and worst[0]["image"] in html and "5th percentile" in html

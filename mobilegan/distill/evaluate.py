@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,10 @@ from mobilegan.utils.atomic import atomic_write_text
 log = logging.getLogger(__name__)
 
 GRID_ROWS = 8
+WORST_ROWS = 4  # the held-out images the student does worst on, shown in eval_worst.png and the report
 EVAL_JSON = "eval.json"
 EVAL_GRID = "eval_grid.png"
+EVAL_WORST = "eval_worst.png"
 
 
 @dataclass
@@ -97,11 +100,20 @@ def fid_kid(real: torch.Tensor, generated: dict[str, torch.Tensor], features: Fe
     return out
 
 
+def worst_images(p: torch.Tensor, s: torch.Tensor, names: Sequence[str] | None, n: int = WORST_ROWS
+                 ) -> list[dict[str, Any]]:
+    """The ``n`` images with the lowest PSNR, worst first: index, name, PSNR and SSIM (what a mean hides)."""
+    order = torch.argsort(p)[:n].tolist()
+    return [{"index": i, "image": names[i] if names is not None else f"#{i}", "psnr_db": float(p[i]),
+             "ssim": float(s[i])} for i in order]
+
+
 def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, *, size: int,
                   device: torch.device | str = "cpu", fid_real: torch.Tensor | None = None,
-                  inception_weights: str | os.PathLike[str] | None = None,
+                  inception_weights: str | os.PathLike[str] | None = None, names: Sequence[str] | None = None,
                   ) -> tuple[EvalReport, torch.Tensor, torch.Tensor]:
-    """Score ``student`` against ``teacher`` on ``images``; returns (report, teacher out, student out)."""
+    """Score ``student`` against ``teacher`` on ``images`` (named ``names``, for the list of the worst ones);
+    returns (report, teacher out, student out)."""
     t_out = generate(teacher, images, device=device, desc="teacher")
     s_out = generate(student, images, device=device, desc="student")
     p = psnr(s_out, t_out)
@@ -120,6 +132,7 @@ def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, 
     report = EvalReport(
         images=len(images), size=size, psnr_db=float(p.mean()), psnr_db_min=float(p.min()),
         ssim=float(s.mean()), teacher=t_counts, student=s_counts, ratios=ratios, fid=fid,
+        extra={"psnr_db_p5": float(torch.quantile(p.double(), 0.05)), "worst": worst_images(p, s, names)},
     )
     return report, t_out, s_out
 
@@ -150,22 +163,29 @@ def generalisation_gap(report: EvalReport) -> str | None:
 
 
 def write_eval(report: EvalReport, images: torch.Tensor, t_out: torch.Tensor, s_out: torch.Tensor,
-               out_dir: Path) -> tuple[Path, Path]:
-    """``eval.json`` and ``eval_grid.png`` (rows: input | teacher | student), both atomic."""
+               out_dir: Path) -> tuple[Path, ...]:
+    """``eval.json``, ``eval_grid.png`` (rows: input | teacher | student) and ``eval_worst.png`` (the same
+    for the worst images, worst first), all atomic."""
     from mobilegan.train.samples import save_image_grid
 
     out_dir.mkdir(parents=True, exist_ok=True)
     n = min(GRID_ROWS, len(images))
     grid = save_image_grid([[images[i], t_out[i], s_out[i]] for i in range(n)], out_dir / EVAL_GRID)
     data = {**report.to_dict(), "grid": str(grid)}
+    written = [grid]
+    if worst := report.extra.get("worst"):
+        rows = [w["index"] for w in worst]
+        written.append(save_image_grid([[images[i], t_out[i], s_out[i]] for i in rows], out_dir / EVAL_WORST))
+        data["worst_grid"] = str(written[-1])
     path = atomic_write_text(out_dir / EVAL_JSON, json.dumps(data, indent=2) + "\n")
-    return path, grid
+    return (path, *written)
 
 
 def format_report(report: EvalReport) -> str:
     lines = [
         f"student vs teacher on {report.images} images at {report.size} px: "
         f"PSNR {report.psnr_db:.2f} dB (min {report.psnr_db_min:.2f}), SSIM {report.ssim:.4f}",
+        *_worst_lines(report),
         f"  teacher {report.teacher['params']:,} params, {report.teacher['macs_compat'] / 1e9:.3f} G compat MACs "
         f"({report.teacher['macs'] / 1e9:.3f} G real)",
         f"  student {report.student['params']:,} params, {report.student['macs_compat'] / 1e9:.3f} G compat MACs "
@@ -187,14 +207,30 @@ def format_report(report: EvalReport) -> str:
     return "\n".join(lines)
 
 
-def load_folder(folder: Path, size: int, *, limit: int | None = None, name: str = "eval") -> torch.Tensor:
-    """Images of ``folder`` resized to ``size`` x ``size`` (file order), unreadable ones skipped."""
+def _worst_lines(report: EvalReport) -> list[str]:
+    worst = report.extra.get("worst") or []
+    if not worst:
+        return []
+    return [f"  5th percentile {report.extra['psnr_db_p5']:.2f} dB; worst: "
+            + ", ".join(f"{w['image']} {w['psnr_db']:.2f} dB" for w in worst)]
+
+
+def load_named_folder(folder: Path, size: int, *, limit: int | None = None, name: str = "eval"
+                      ) -> tuple[torch.Tensor, list[str]]:
+    """Images of ``folder`` resized to ``size`` x ``size`` (file order, unreadable ones skipped) and their
+    paths relative to ``folder``."""
     from mobilegan.data import AugmentConfig, ImageDataset
 
     ds = ImageDataset.from_folder(folder, AugmentConfig(size=size), name=name, shuffle=False)
     n = len(ds) if limit is None else min(limit, len(ds))
-    return torch.stack([ds.view(i) for i in progress_bar(range(n), desc=f"loading {name}", unit="img", leave=False,
-                                                         disable=n < 50)])
+    images = torch.stack([ds.view(i) for i in progress_bar(range(n), desc=f"loading {name}", unit="img", leave=False,
+                                                           disable=n < 50)])
+    return images, [str(Path(f).relative_to(folder)) for f in ds.files[:n]]
+
+
+def load_folder(folder: Path, size: int, *, limit: int | None = None, name: str = "eval") -> torch.Tensor:
+    """Images of ``folder`` resized to ``size`` x ``size`` (file order), unreadable ones skipped."""
+    return load_named_folder(folder, size, limit=limit, name=name)[0]
 
 
 def evaluate_checkpoints(*, teacher: Path, student: Path, data: Path, size: int, out_dir: Path,
@@ -208,10 +244,10 @@ def evaluate_checkpoints(*, teacher: Path, student: Path, data: Path, size: int,
     from mobilegan.profile import check_side
 
     check_side(t.model, size, size)  # a U-Net teacher takes multiples of 2**levels only
-    images = load_folder(data, size, limit=limit)
+    images, names = load_named_folder(data, size, limit=limit)
     real = load_folder(fid_real, size, name="fid_real") if fid_real is not None else None
     report, t_out, s_out = evaluate_pair(t.model, s.model, images, size=size, device=device, fid_real=real,
-                                         inception_weights=inception_weights)
+                                         inception_weights=inception_weights, names=names)
     report.extra.update(teacher_path=str(teacher), student_path=str(student), data=str(data),
                         teacher_layout=t.layout, student_layout=s.layout)
     return report, list(write_eval(report, images, t_out, s_out, out_dir))

@@ -113,6 +113,14 @@ def _resume_state(cfg: DistillConfig) -> dict[str, Any] | None:
     return state
 
 
+def _name(path: Path, folder: Path) -> str:
+    """How a held-out image is named in eval.json: relative to its folder when it lies in it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(folder).resolve()))
+    except ValueError:
+        return Path(path).name
+
+
 def _fid_real(cfg: DistillConfig) -> torch.Tensor | None:
     if cfg.fid_real is None:
         return None
@@ -262,7 +270,9 @@ def distill(cfg: DistillConfig) -> DistillResult:
                 images = held_out_images(data.held_out)
                 report, t_out, s_out = evaluate_pair(teacher.model, task.student, images, size=cfg.eval_size or cfg.size,
                                                      device=ctx.device, fid_real=_fid_real(cfg),
-                                                     inception_weights=cfg.inception_weights)
+                                                     inception_weights=cfg.inception_weights,
+                                                     names=[_name(f, cfg.eval_data or cfg.data_a)
+                                                            for f in data.held_out.files[: len(images)]])
                 report.extra["held_out"] = data.held_out_source
                 report.extra["psnr_db_before"] = before
                 if data.train_eval is not None:

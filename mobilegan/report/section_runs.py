@@ -96,11 +96,8 @@ def _fid_parts(fid: dict[str, Any]) -> list[str]:
         return []
     if "skipped" in fid:
         return [note(f"FID/KID skipped: {fid['skipped']}")]
-    def num(value: Any, digits: int) -> str | None:  # KID lives around 1e-3..1e-1: 4 decimals, not 3
-        number = as_float(value)
-        return None if number is None else f"{number:.{digits}f}"
-
-    rows = [[name, num(v.get("fid"), 2), num(v.get("kid"), 4), num(v.get("kid_se", v.get("kid_std")), 4)]
+    # KID lives around 1e-3..1e-1: 4 decimals, not 3
+    rows = [[name, num_text(v.get("fid"), 2), num_text(v.get("kid"), 4), num_text(v.get("kid_se", v.get("kid_std")), 4)]
             for name, v in fid.items() if isinstance(v, dict)]
     caption = f"against {fid.get('real_images', '?')} real images"
     if fid.get("network"):
@@ -128,8 +125,11 @@ def render_eval(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
                           ("worst training image", _db(doc.get("train_psnr_db_min")))]
             if doc.get("psnr_db_before") is not None:
                 facts.append(("PSNR before distillation", _db(doc.get("psnr_db_before"))))
+            if doc.get("psnr_db_p5") is not None:
+                facts.insert(4, ("5th percentile", _db(doc.get("psnr_db_p5"))))
             known = {"images", "size", "psnr_db", "psnr_db_min", "ssim", "teacher", "student", "ratios", "fid", "grid",
-                     "train_images", "train_psnr_db", "train_psnr_db_min", "psnr_db_before"}
+                     "train_images", "train_psnr_db", "train_psnr_db_min", "psnr_db_before", "psnr_db_p5",
+                     "worst_grid"}
             facts += [(humanize(k), v) for k, v in doc.items() if k not in known and not isinstance(v, (dict, list))]
             grid_name = "eval_grid.png" if (path.parent / "eval_grid.png").is_file() else doc.get("grid")
             parts = [Raw('<div class="row"><div>' + key_values(facts) + "</div><div>"
@@ -138,8 +138,28 @@ def render_eval(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
             if grid_name:
                 parts.append(embed_picture(grid_name, path.parent, ctx, "held-out images",
                                            columns=("input", "teacher", "student")))
+            parts += _worst_parts(doc, path.parent, ctx)
         out.append(Rendered(anchor, "evaluation", section(anchor, "Student vs teacher", parts, subtitle=ctx.rel(path))))
     return out
+
+
+def _worst_parts(doc: dict[str, Any], folder: Path, ctx: RenderContext) -> list[Any]:
+    """The held-out images the student does worst on, worst first: what the mean hides."""
+    worst = [w for w in doc.get("worst") or [] if isinstance(w, dict)]
+    if not worst:
+        return []
+    rows = [[str(w.get("image", "?")), _db(w.get("psnr_db")), num_text(w.get("ssim"), 4)] for w in worst]
+    parts: list[Any] = [table(["worst held-out image", "PSNR", "SSIM"], rows, numeric=(1, 2),
+                              caption="the images the student matches its teacher worst on, worst first")]
+    if (folder / "eval_worst.png").is_file():
+        parts.append(embed_picture("eval_worst.png", folder, ctx, "worst held-out images, worst first",
+                                   columns=("input", "teacher", "student")))
+    return parts
+
+
+def num_text(value: Any, digits: int) -> str | None:
+    number = as_float(value)
+    return None if number is None else f"{number:.{digits}f}"
 
 
 def _db(value: Any) -> str | None:
