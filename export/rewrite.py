@@ -7,8 +7,8 @@ rewrites replace those modules with equivalents built from ops it does take:
 
 * ``nn.InstanceNorm2d`` (no affine, no running stats) -> :class:`InstanceNormDecomposed`
   (mean / sub / mul / rsqrt; affine InstanceNorm keeps its scale and shift as a 1x1 mul/add).
-  :class:`~mobilegan.models.layers.ImageStatsBatchNorm` (official BatchNorm U-Nets at test time)
-  becomes the affine one too.
+  :class:`~mobilegan.models.layers.ImageStatsBatchNorm` (norm ``batch_image``: official BatchNorm
+  ResNets and U-Nets as their test.py runs them) becomes the affine one too.
 * ``nn.ReflectionPad2d`` -> :class:`ReflectionPadSlices` (single-column slices + cat).
 * ``nn.Upsample(scale_factor=2, mode="nearest")`` -> :class:`NearestUpsample2x`
   (a depthwise ConvTranspose2d, kernel 2, stride 2, all weights 1: every input pixel is

@@ -21,7 +21,7 @@ from mobilegan.distill.recipe import plan_recipe
 from mobilegan.distill.taps import default_taps
 from mobilegan.errors import CheckpointError, ConfigError
 from mobilegan.models import create_model, get_config
-from mobilegan.models.config import INSTANCE_STUDENT, generator_config_from_dict
+from mobilegan.models.config import INSTANCE_STUDENT, batch_norm_kind, generator_config_from_dict
 from mobilegan.models.unet import UnetGenerator
 from mobilegan.models.unet_config import UnetConfig
 from mobilegan.profile import count_params, profile_model, receptive_field
@@ -67,7 +67,8 @@ def test_official_unet_loads_bit_exactly(tmp_path: Path, norm: str, levels: int,
         loaded = load_generator_checkpoint(path, batch_stats=stats)
         assert loaded.layout == "official_unet" and isinstance(loaded.model, UnetGenerator)
         cfg = loaded.config
-        assert (cfg.num_downs, cfg.ngf, cfg.norm, cfg.layout) == (levels, 4, norm, "official")
+        want = batch_norm_kind(stats) if norm == "batch" else norm
+        assert (cfg.num_downs, cfg.ngf, cfg.norm, cfg.layout) == (levels, 4, want, "official")
         with torch.no_grad():
             ours = loaded.model(x)
         assert torch.equal(ours, _official_test_output(ref, x, eval_mode=eval_mode)), (norm, stats)
@@ -95,8 +96,8 @@ def test_batchnorm_unet_defaults_to_what_official_test_py_shows(tmp_path: Path) 
     x = _images(2, 32, seed=1)
     default = load_generator_checkpoint(path)
     running = load_generator_checkpoint(path, batch_stats="running")
-    assert default.config.batch_stats == "image" and default.config.normalises_per_image
-    assert not running.config.normalises_per_image
+    assert default.config.norm == "batch_image" and default.config.normalises_per_image
+    assert running.config.norm == "batch" and not running.config.normalises_per_image
     with torch.no_grad():
         assert (default.model(x) - running.model(x)).abs().max() > 1e-2
         assert torch.equal(default.model(x), _official_test_output(ref, x, eval_mode=False))
@@ -132,13 +133,13 @@ def test_unet_presets_build_and_run_at_their_size() -> None:
 
 
 def test_config_round_trips_and_dispatches() -> None:
-    cfg = UnetConfig(num_downs=6, ngf=8, norm="batch", batch_stats="running")
+    cfg = UnetConfig(num_downs=6, ngf=8, norm="batch_image")
     assert generator_config_from_dict(cfg.to_dict()) == cfg
     assert generator_config_from_dict(get_config("mobile_s2d4_w025").to_dict()) == get_config("mobile_s2d4_w025")
     with pytest.raises(ConfigError):
         UnetConfig(num_downs=1)
     with pytest.raises(ConfigError):
-        UnetConfig(batch_stats="sometimes")
+        UnetConfig(norm="sometimes")  # type: ignore[arg-type]
 
 
 def test_profile_counts_and_refuses_sides_it_cannot_take() -> None:
@@ -214,7 +215,7 @@ def test_cli_distills_exports_translates_and_evaluates_a_unet_teacher(tmp_path: 
     assert rc == 0
     result = json.loads(capsys.readouterr().out)
     assert "U-Net" in result["recipe"] and "whole image at 32 px" in result["recipe"]
-    assert result["teacher_config"]["arch"] == "unet" and result["teacher_config"]["batch_stats"] == "image"
+    assert result["teacher_config"]["arch"] == "unet" and result["teacher_config"]["norm"] == "batch_image"
 
     # The teacher itself exports with parity: ExecuTorch fp32 in one XNNPACK segment, ONNX, Core ML
     # (checked by the MIL reference interpreter).

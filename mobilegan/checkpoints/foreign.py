@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from mobilegan.errors import CheckpointError
-from mobilegan.models.config import GeneratorConfig
+from mobilegan.models.config import GeneratorConfig, batch_norm_kind
 
 _TOP = re.compile(r"^model\.(\d+)\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
 _BLOCK = re.compile(r"^model\.(\d+)\.(conv_block|block)\.(\d+)\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
@@ -169,7 +169,7 @@ def convert_foreign(state: dict[str, torch.Tensor], *, path: str = "checkpoint",
     config = GeneratorConfig(
         ngf=ngf,
         n_blocks=len(block_ids),
-        norm=("batch_image" if batch_stats == "image" else "batch") if batch else "instance",
+        norm=batch_norm_kind(batch_stats) if batch else "instance",
         padding="reflect",
         upsample=upsample,
         conv_bias="bias" in top[d1_i].params,

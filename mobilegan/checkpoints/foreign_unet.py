@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from mobilegan.errors import CheckpointError
+from mobilegan.models.config import batch_norm_kind
 from mobilegan.models.unet_config import UnetConfig
 
 _KEY = re.compile(r"^model((?:\.model\.\d+)+)\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
@@ -60,7 +61,8 @@ def convert_official_unet(state: dict[str, torch.Tensor], *, path: str = "checkp
     """Map an official ``UnetGenerator`` state dict to our keys and infer its :class:`UnetConfig`.
 
     ``batch_stats`` (BatchNorm files only): ``"image"`` normalises each image with its own statistics,
-    as the official ``test.py`` does without ``--eval``; ``"running"`` uses the stored statistics.
+    as the official ``test.py`` does without ``--eval`` (norm ``batch_image``); ``"running"`` uses the
+    stored statistics (norm ``batch``).
     """
     parsed: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
     for key, value in state.items():
@@ -98,8 +100,8 @@ def convert_official_unet(state: dict[str, torch.Tensor], *, path: str = "checkp
     if down1.dim() != 4 or down1.shape[-2:] != (4, 4):
         raise CheckpointError(f"{path}: first conv has shape {tuple(down1.shape)}; a U-Net's are 4x4")
     conv_bias = "downs.0.conv.bias" in mapped
-    norm = "batch" if has_norm_weights else "instance" if conv_bias else "none"
+    norm = batch_norm_kind(batch_stats) if has_norm_weights else "instance" if conv_bias else "none"
     config = UnetConfig(num_downs=n, ngf=int(down1.shape[0]), norm=norm, layout="official", conv_bias=conv_bias,
-                        batch_stats=batch_stats, in_channels=int(down1.shape[1]),
+                        in_channels=int(down1.shape[1]),
                         out_channels=int(mapped["ups.0.conv.weight"].shape[1]))
     return ForeignUnet(config=config, state_dict=mapped, dropped_keys=tuple(dropped))

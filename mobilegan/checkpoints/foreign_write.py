@@ -39,7 +39,7 @@ def _unet_official(model: UnetGenerator) -> dict[str, torch.Tensor]:
     """The official ``UnetGenerator`` state dict (see :mod:`mobilegan.checkpoints.foreign_unet` for the
     key paths): level 1 at ``model.model.``, level L at ``model.model.1.model.`` + ``3.model.`` * (L - 2)."""
     c = model.config
-    if c.layout != "official" or c.norm not in ("instance", "batch", "none"):
+    if c.layout != "official" or c.norm not in ("instance", "batch", "batch_image", "none"):
         raise ConfigError("only official-layout U-Nets (InstanceNorm, BatchNorm or no norm) can be written as official")
     n, state = c.num_downs, model.state_dict()
     out: dict[str, torch.Tensor] = {}
@@ -50,7 +50,7 @@ def _unet_official(model: UnetGenerator) -> dict[str, torch.Tensor]:
         for part, idx in where.items():
             ours = f"{part}.{level - 1}"
             _copy(out, state, ours, f"{prefix}{idx}",
-                  f"{prefix}{idx + 1}" if c.norm == "batch" and f"{ours}.norm.weight" in state else None)
+                  f"{prefix}{idx + 1}" if c.norm in ("batch", "batch_image") and f"{ours}.norm.weight" in state else None)
     return out
 
 

@@ -24,8 +24,8 @@ from mobilegan.checkpoints.native import FORMAT_VERSION, is_native
 from mobilegan.checkpoints.safe_load import read_checkpoint_file
 from mobilegan.checkpoints.tf_loader import TF_LAYOUTS, is_tf_or_keras, load_tf_generator
 from mobilegan.errors import CheckpointError, ConfigError
-from mobilegan.models.config import DiscriminatorConfig, GeneratorConfig, generator_config_from_dict
-from mobilegan.models.unet_config import BATCH_STATS, UnetConfig
+from mobilegan.models.config import BATCH_STATS, DiscriminatorConfig, GeneratorConfig, generator_config_from_dict
+from mobilegan.models.unet_config import UnetConfig
 from mobilegan.models.registry import build_model
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def load_generator_checkpoint(path: str | os.PathLike[str], device: str | torch.
         _load_strict(model, unet.state_dict, path)
         if unet.dropped_keys:
             log.info("%s: ignored %d InstanceNorm running-stat keys (unused by the network)", path, len(unet.dropped_keys))
-        if unet.config.norm == "batch":
+        if unet.config.norm in ("batch", "batch_image"):
             log.info("%s: BatchNorm U-Net normalised with %s", path, _batch_stats_words(batch_stats))
         loaded = LoadedGenerator(model=model, config=unet.config, layout=UNET_LAYOUT, meta={}, path=path)
     elif isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):

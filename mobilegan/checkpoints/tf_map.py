@@ -129,7 +129,7 @@ def map_tf_unet(model: ForeignModel) -> Mapped:
     batch = len(_norm_arrays(norm_layer)) == 4
     eps = float(norm_layer.config.get("epsilon", KERAS_NORM_EPS if batch else TF_TUTORIAL_IN_EPS))
     config = UnetConfig(num_downs=n, ngf=ngf, layout="tf", norm="batch" if batch else "instance_affine",
-                        conv_bias=False, norm_eps=eps, batch_stats="running", leaky_slope=TF_LEAKY_SLOPE)
+                        conv_bias=False, norm_eps=eps, leaky_slope=TF_LEAKY_SLOPE)
     state: dict[str, torch.Tensor] = {}
     for i, (kernel, norm) in enumerate(split[:n]):
         want = (4, 4, 3 if i == 0 else config.level_channels(i), config.level_channels(i + 1))

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if config is not None and getattr(config, "arch", None) == "unet":
         widths = "/".join(str(config.level_channels(k)) for k in range(1, config.num_downs + 1))
         print(f"  config       U-Net ({config.layout} layout), {config.num_downs} levels, widths {widths}, "
-              f"norm {config.norm}{' (' + config.batch_stats + ' statistics)' if config.norm == 'batch' else ''}; "
+              f"norm {config.norm}; "
               f"input sides must be multiples of {config.size_multiple}")
     if config is not None and not getattr(config, "local", True):
         print(f"  receptive field {rf} px; the picture depends on the whole image (translate runs it whole)")

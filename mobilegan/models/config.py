@@ -16,9 +16,21 @@ NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "batch", "none")  #
 # GroupNormalization(groups=1) (keras.io's Keras 3 CycleGAN), both written by Keras
 # (mobilegan.checkpoints.keras_map); and an official ``--norm batch`` generator's BatchNorm as the
 # official test.py runs it without --eval: each image normalised with its own statistics.
+#
+# "batch_image" is the one way to say "BatchNorm with each image's own statistics", in both generator
+# families (GeneratorConfig and UnetConfig): a norm kind, not a "batch" norm plus a separate flag, so
+# the norm name alone says which layer is built (norm_factory), whether the model normalises per
+# image (PER_IMAGE_NORMS) and whether tiles are exact, with no field that only means something for
+# one norm. "batch" always means the stored running statistics. (U-Net configs saved before this
+# said norm "batch" plus batch_stats "image" / "running": UnetConfig.from_dict reads them.)
 FOREIGN_NORMS: tuple[str, ...] = ("instance_affine", "group1", "batch_image")
 ALL_GENERATOR_NORMS: tuple[str, ...] = NORMS + FOREIGN_NORMS
 PER_IMAGE_NORMS: tuple[str, ...] = ("instance", "instance_decomposed", "instance_affine", "group1", "batch_image")  # statistics of whatever the model sees
+# How an official BatchNorm generator (ResNet or U-Net) normalises at test time, chosen when its file is
+# loaded. "image": each image's own statistics, which is what the official test.py computes unless run
+# with --eval (it never calls model.eval() otherwise), so what its users saw; "running": the stored
+# running statistics (eval mode). batch_norm_kind turns the choice into the config's norm kind.
+BATCH_STATS: tuple[str, ...] = ("image", "running")
 # How stride-2 convs pad: PyTorch's symmetric padding, or TensorFlow's padding="same", which puts the
 # odd extra row/column at the bottom/right (k3 s2 convs) and makes k3 s2 transposed convs drop their
 # last row/column (PyTorch's padding=1, output_padding=1 drops the first).
@@ -30,6 +42,13 @@ DEFAULT_STUDENT = "mobile_s2d4_w025"  # the preset distill uses by default (chos
 # The student distill picks for a teacher that normalises per image (InstanceNorm): BENCHMARKS.md,
 # "Distilling InstanceNorm teachers" (issue 22); see mobilegan.distill.recipe.
 INSTANCE_STUDENT = "mobile_s2d4_w025_ctx"
+
+
+def batch_norm_kind(batch_stats: str) -> str:
+    """The norm kind of a BatchNorm that uses ``batch_stats`` statistics (one of :data:`BATCH_STATS`)."""
+    if batch_stats not in BATCH_STATS:
+        raise ConfigError(f"batch_stats must be one of {', '.join(BATCH_STATS)} (got {batch_stats!r})")
+    return "batch_image" if batch_stats == "image" else "batch"
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

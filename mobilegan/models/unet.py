@@ -26,7 +26,7 @@ def _norm(config: UnetConfig, channels: int) -> nn.Module:
         return nn.InstanceNorm2d(channels, eps=config.norm_eps, affine=False, track_running_stats=False)
     if config.norm == "instance_affine":  # TF pix2pix InstanceNormalization (scale, offset)
         return AffineInstanceNorm(channels, eps=config.norm_eps)
-    if config.batch_stats == "image":
+    if config.norm == "batch_image":  # each image's own statistics (official test.py without --eval)
         return ImageStatsBatchNorm(channels, eps=config.norm_eps)
     return nn.BatchNorm2d(channels, eps=config.norm_eps)
 

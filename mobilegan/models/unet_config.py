@@ -21,17 +21,17 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from mobilegan.errors import ConfigError
-from mobilegan.models.config import _check_types, _from_dict
+from mobilegan.models.config import BATCH_STATS, _check_types, _from_dict, batch_norm_kind
 
 UNET_ARCH = "unet"
 UnetLayout = Literal["official", "tf"]
-UnetNorm = Literal["instance", "instance_affine", "batch", "none"]
+UnetNorm = Literal["instance", "instance_affine", "batch", "batch_image", "none"]
 UNET_LAYOUTS: tuple[str, ...] = ("official", "tf")
-UNET_NORMS: tuple[str, ...] = ("instance", "instance_affine", "batch", "none")
-# How a BatchNorm U-Net normalises at test time. "image": each image's own statistics, which is what
-# the official test.py computes unless run with --eval (it never calls model.eval() otherwise), so
-# what its users saw; "running": the stored running statistics (eval mode).
-BATCH_STATS: tuple[str, ...] = ("image", "running")
+# "batch_image": BatchNorm with each image's own statistics (an official BatchNorm U-Net as test.py runs
+# it without --eval); "batch": the stored running statistics. The same norm kinds as GeneratorConfig's,
+# the one representation for both families (see mobilegan.models.config.FOREIGN_NORMS).
+UNET_NORMS: tuple[str, ...] = ("instance", "instance_affine", "batch", "batch_image", "none")
+PER_IMAGE_UNET_NORMS: tuple[str, ...] = ("instance", "instance_affine", "batch_image")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,6 @@ class UnetConfig:
     # TF: no bias but the last transposed conv's.
     conv_bias: bool = True
     norm_eps: float = 1e-5
-    batch_stats: str = "image"
     # Dropout(0.5) in the official middle levels / the first three TF up levels. Recorded for the
     # layout; never applied at inference (mobilegan always runs generators deterministically).
     dropout: float = 0.0
@@ -68,8 +67,6 @@ class UnetConfig:
             raise ConfigError(f"unknown U-Net norm {self.norm!r}; choose one of {', '.join(UNET_NORMS)}")
         if self.layout not in UNET_LAYOUTS:
             raise ConfigError(f"unknown U-Net layout {self.layout!r}; choose one of {', '.join(UNET_LAYOUTS)}")
-        if self.batch_stats not in BATCH_STATS:
-            raise ConfigError(f"batch_stats must be one of {', '.join(BATCH_STATS)} (got {self.batch_stats!r})")
         if not 0.0 <= self.dropout < 1.0 or self.norm_eps <= 0 or self.leaky_slope < 0:
             raise ConfigError("dropout must be in [0, 1), norm_eps > 0 and leaky_slope >= 0")
 
@@ -81,7 +78,7 @@ class UnetConfig:
 
     @property
     def normalises_per_image(self) -> bool:
-        return self.norm in ("instance", "instance_affine") or (self.norm == "batch" and self.batch_stats == "image")
+        return self.norm in PER_IMAGE_UNET_NORMS
 
     @property
     def local(self) -> bool:
@@ -98,8 +95,7 @@ class UnetConfig:
 
     def summary(self) -> str:
         """One line for logs and CLI output."""
-        stats = f" ({self.batch_stats} statistics)" if self.norm == "batch" else ""
-        return f"U-Net ({self.layout} layout), {self.num_downs} levels, ngf {self.ngf}, norm {self.norm}{stats}"
+        return f"U-Net ({self.layout} layout), {self.num_downs} levels, ngf {self.ngf}, norm {self.norm}"
 
     def level_channels(self, level: int) -> int:
         """Width of the output of down level ``level`` (1-based)."""
@@ -110,7 +106,25 @@ class UnetConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "UnetConfig":
-        return _from_dict(cls, data)
+        return _from_dict(cls, _without_batch_stats(data))
 
     def with_overrides(self, **overrides: Any) -> "UnetConfig":
         return replace(self, **overrides)
+
+
+def _without_batch_stats(data: Any) -> Any:
+    """A config dict saved before ``batch_image`` was a U-Net norm, in today's form.
+
+    Those said norm ``"batch"`` plus ``batch_stats`` (``"image"`` or ``"running"``), and every one of
+    them carries ``batch_stats`` (``"image"`` by default, whatever the norm): the field is dropped and
+    a BatchNorm becomes ``batch_image`` or stays ``batch``.
+    """
+    if not isinstance(data, dict) or "batch_stats" not in data:
+        return data
+    out = {k: v for k, v in data.items() if k != "batch_stats"}
+    stats = data["batch_stats"]
+    if stats not in BATCH_STATS:
+        raise ConfigError(f"UnetConfig.batch_stats must be one of {', '.join(BATCH_STATS)} (got {stats!r})")
+    if out.get("norm") == "batch":
+        out["norm"] = batch_norm_kind(stats)
+    return out
