@@ -31,3 +31,33 @@ def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
     model = load_generator(out / "G_AB.pt")
     assert model.config.ngf == 8
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+
+
+@pytest.mark.slow
+def test_torchrun_distill_shares_the_target_cache(tmp_path: Path) -> None:
+    """Two ranks fill one whole-image target cache, each its share, and it equals a one-process cache."""
+    import torch
+
+    from helpers_distill import write_images, write_teacher
+    from mobilegan.checkpoints import load_generator_checkpoint
+    from mobilegan.distill.target_cache import TargetCache, build_cache, teacher_fingerprint
+
+    data = write_images(tmp_path / "A", 20, side=32)
+    teacher = write_teacher(tmp_path / "latest_net_G_A.pth", "official")  # InstanceNorm: whole-image targets
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "mobilegan", "distill", "--teacher", str(teacher), "--data-a", str(data), "--size", "16",
+           "--eval-size", "32", "--steps", "2", "--batch-size", "2", "--tone-views", "1", "--out", str(out),
+           "--device", "cpu", "--no-progress", "--save-every", "0", "--sample-every", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=cli_env(), timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "student.pt").is_file()
+    files = sorted(p for p in data.iterdir())[:]
+    model = load_generator_checkpoint(teacher).model
+    manifest = (out / "target_cache" / "manifest.json").read_text()
+    ref = TargetCache(tmp_path / "ref", [f for f in files if f.name in manifest], side=32, tone_views=1, seed=0,
+                      teacher_id=teacher_fingerprint(model, extra="batch_stats=image"))
+    build_cache(ref, model, torch.device("cpu"), progress=False)
+    assert (tmp_path / "ref" / "manifest.json").read_text() == manifest  # the same photos, teacher and views
+    for name in ("photos", "targets", "status"):
+        assert (out / "target_cache" / f"{name}.u8").read_bytes() == (tmp_path / "ref" / f"{name}.u8").read_bytes()

@@ -12,7 +12,7 @@ The big files are allocated in full up front (``posix_fallocate``: a disk too sm
 with one clear error, not with a bus error hours later), filled in chunks of photos, and flushed
 before a photo's status byte says it is done, so an interrupted build (Ctrl-C, a killed job, a
 preempted GPU) resumes where it stopped. Memory stays at a chunk while building and at the pages
-the operating system keeps while training: 100,000 photos at 256 px with 4 views take 59 GB of
+the operating system keeps while training: 100,000 photos at 256 px with 2 views take 59 GB of
 disk and no more RAM than 1,000 do.
 
 Under ``torchrun`` every rank computes its share of the chunks into the same files (one machine,
