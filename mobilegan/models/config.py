@@ -104,12 +104,17 @@ class GeneratorConfig:
     # Image-wide context (issue 22): width of a small encoder that reads the whole image and scales
     # and shifts every residual block's input (FiLM); 0 = none. See mobilegan.models.context.
     context: int = 0
+    # Width of a ReLU layer between the context descriptor and the FiLM convs (issue 31); 0 = linear.
+    # An InstanceNorm teacher divides by each image's contrast: a gain like 1/std, which no linear map
+    # of the descriptor's means and mean squares draws for a low-contrast photo.
+    context_hidden: int = 0
     # Teachers written by TensorFlow/Keras (issue 23): the norms' epsilon and TF's "same" padding.
     norm_eps: float = 1e-5
     same_padding: str = "torch"
 
     def __post_init__(self) -> None:
-        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth", "context"),
+        _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth", "context",
+                           "context_hidden"),
                      reals=("width", "dropout", "norm_eps"),
                      bools=("depthwise", "conv_bias", "global_skip"))
         if self.ngf < 1 or self.n_blocks < 0:
@@ -130,6 +135,9 @@ class GeneratorConfig:
         if self.context < 0 or (self.context and self.n_blocks == 0):
             raise ConfigError(f"context must be >= 0 and needs residual blocks (got context={self.context}, "
                               f"n_blocks={self.n_blocks})")
+        if self.context_hidden < 0 or (self.context_hidden and not self.context):
+            raise ConfigError(f"context_hidden must be >= 0 and needs a context branch (got "
+                              f"context_hidden={self.context_hidden}, context={self.context})")
         if self.dw_norm is not None and self.dw_norm not in NORMS:
             raise ConfigError(f"unknown dw_norm {self.dw_norm!r}; choose one of {', '.join(NORMS)}")
         if self.padding not in PADDINGS:

@@ -35,13 +35,17 @@ class ContextEncoder(nn.Module):
     """(B, 3, H, W) whole image -> a descriptor (B, D, 1, 1); :meth:`film` turns it into block ``i``'s
     scale and shift (B, C, 1, 1). One 1x1 conv per block and role, so no op slices a tensor."""
 
-    def __init__(self, *, in_channels: int, width: int, n_blocks: int, block_channels: int) -> None:
+    def __init__(self, *, in_channels: int, width: int, n_blocks: int, block_channels: int, hidden: int = 0) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, width, CONTEXT_POOL, stride=CONTEXT_POOL)  # (B, width, H/4, W/4)
         self.conv2 = nn.Conv2d(width, width, 3, stride=2, padding=1)  # H/8
         self.conv3 = nn.Conv2d(width, width, 3, stride=2, padding=1)  # H/16
         self.act = nn.ReLU()
         descriptor = 2 * (in_channels + width)  # mean and mean square of the input and of the features
+        # Optional ReLU layer on the descriptor, appended to it: the FiLM convs see both, so a gain that
+        # bends with the photo's contrast (as an InstanceNorm's 1/std does) can be drawn piecewise.
+        self.hidden = nn.Conv2d(descriptor, hidden, 1) if hidden else None
+        descriptor += hidden
         self.scale = nn.ModuleList(nn.Conv2d(descriptor, block_channels, 1) for _ in range(n_blocks))
         self.shift = nn.ModuleList(nn.Conv2d(descriptor, block_channels, 1) for _ in range(n_blocks))
         for conv in (*self.scale, *self.shift):  # start as the plain local student: scale 1, shift 0
@@ -52,7 +56,8 @@ class ContextEncoder(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, D, 1, 1)
         h = self.act(self.conv3(self.act(self.conv2(self.act(self.conv1(image))))))
-        return torch.cat([_moments(image), _moments(h)], dim=1)
+        d = torch.cat([_moments(image), _moments(h)], dim=1)  # (B, 2 (3 + width), 1, 1)
+        return d if self.hidden is None else torch.cat([d, self.act(self.hidden(d))], dim=1)
 
     def film(self, descriptor: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Block ``i``'s (scale, shift), each (B, C, 1, 1): its input becomes ``x * scale + shift``."""

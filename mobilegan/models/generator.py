@@ -86,7 +86,7 @@ class ResnetGenerator(nn.Module):
         self.tanh = nn.Tanh()
         if config.context:
             self.context = ContextEncoder(in_channels=config.in_channels, width=config.context,
-                                          n_blocks=config.n_blocks, block_channels=c4)
+                                          n_blocks=config.n_blocks, block_channels=c4, hidden=config.context_hidden)
 
     @property
     def size_multiple(self) -> int:

@@ -110,6 +110,16 @@ def mobile_s2d4_w025_ctx() -> GeneratorConfig:
     return _mobile(0.25, space_to_depth=4).with_overrides(context=CONTEXT_WIDTH)
 
 
+CONTEXT_HIDDEN = 32  # issue 31: a ReLU layer between the context descriptor and the FiLM convs
+
+
+@register_model("mobile_s2d4_w025_ctxh", kind="generator",
+                description="mobile_s2d4_w025_ctx whose context drives the blocks through a ReLU layer (contrast-"
+                            "dependent gains, as an InstanceNorm teacher's)")
+def mobile_s2d4_w025_ctxh() -> GeneratorConfig:
+    return mobile_s2d4_w025_ctx().with_overrides(context_hidden=CONTEXT_HIDDEN)
+
+
 @register_model(
     "mobile_w025_in",
     kind="generator",
