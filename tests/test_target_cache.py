@@ -167,3 +167,43 @@ def test_tone_loss_sees_colour_not_texture() -> None:
     checker = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 0.2 - 0.1  # zero-mean texture
     assert tone_loss(teacher + checker, teacher) < 1e-6
     assert abs(float(tone_loss(teacher + 0.1, teacher)) - 0.1) < 1e-5
+
+
+def test_distill_stopped_while_caching_resumes_without_recomputing(tmp_path, monkeypatch, capsys) -> None:
+    from helpers_distill import write_images, write_teacher
+    from mobilegan.cli.main import main
+
+    monkeypatch.setattr(target_cache, "CHUNK_PHOTOS", 2)
+    data = write_images(tmp_path / "A", 10, side=32)
+    teacher = write_teacher(tmp_path / "latest_net_G_A.pth", "official")  # InstanceNorm: whole-image targets
+    out = tmp_path / "run"
+    argv = ["distill", "--teacher", str(teacher), "--data-a", str(data), "--size", "16", "--eval-size", "32",
+            "--steps", "2", "--batch-size", "2", "--out", str(out), "--no-progress", "--save-every", "0",
+            "--sample-every", "0"]
+    real_view, calls = TargetCache._view, []
+
+    def stop_in_second_chunk(self, arrays, i, v):
+        calls.append(i)
+        if len(calls) > 5:  # 2 photos x 2 views per chunk: the first chunk is done, the second is not
+            raise KeyboardInterrupt
+        return real_view(self, arrays, i, v)
+
+    monkeypatch.setattr(TargetCache, "_view", stop_in_second_chunk)
+    assert main(argv) == 130
+    assert "interrupted" in capsys.readouterr().err
+    status = np.fromfile(out / "target_cache" / "status.u8", dtype=np.uint8)
+    assert (status == DONE).sum() == 2 and not (out / "student.pt").exists()
+
+    built: list[int] = []  # photos the teacher translates in the resumed run (the cache is writable then)
+
+    def record(self, arrays, i, v):
+        if arrays["photos"].flags.writeable:
+            built.append(int(i))
+        return real_view(self, arrays, i, v)
+
+    monkeypatch.setattr(TargetCache, "_view", record)
+    assert main([*argv, "--resume"]) == 0
+    assert (out / "student.pt").is_file()
+    done_before = set(np.flatnonzero(status == DONE).tolist())
+    assert built and done_before.isdisjoint(built)  # photos done before are not translated again
+    assert set(built) | done_before == set(range(len(status)))
