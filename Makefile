@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mobilegan-installed
 
-.PHONY: demo test bench venv clean-venv web-deps
+.PHONY: demo test test-fast bench venv clean-venv web-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/mobilegan demo
 
+# Every test, on TEST_WORKERS processes with one thread each (tests/conftest.py); --dist loadfile keeps a
+# file on one worker, so its module fixtures (exports, the shortened demo) are built once.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) web-deps
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
+
+# The inner loop: the unit tests, without those marked slow (exports, training, the pipeline, the browser).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" --durations=5
 
 bench: $(STAMP)
 	$(PY) -m pytest -q bench --import-mode=importlib --benchmark-only --benchmark-autosave

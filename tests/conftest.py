@@ -8,6 +8,10 @@ subprocesses inherit that. At the end, the untracked and ignored files of the ch
 tool folders such as ``.venv``) must be exactly those that were there at the start, with the same
 size and modification time (files committed meanwhile excepted); otherwise the session fails
 with the list of changed paths.
+
+Under pytest-xdist (``make test`` runs ``-n 2``) each worker computes with one thread: torch, OpenMP
+in subprocesses, and the ExecuTorch runtime's threadpool (which ignores torch's setting and defaults
+to the number of cores; DESIGN.md section 3), so two workers do not fight over two cores.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # before torch is imported anywhere in this worker
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 REPO = Path(__file__).resolve().parent.parent
 # Tool folders that tests and their tooling may legitimately fill.
@@ -80,6 +87,21 @@ def describe_changes(before: Snapshot, after: Snapshot) -> list[str]:
     removed = [f"removed  {p}" for p in gone if p not in committed]
     changed = [f"changed  {p}" for p in sorted(set(before) & set(after)) if before[p] != after[p]]
     return added + removed + changed
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    import torch
+
+    torch.set_num_threads(1)
+    try:  # before any program is loaded: resetting it after a program ran hung once (DESIGN.md section 3)
+        from executorch.extension.pybindings import portable_lib
+    except ImportError:
+        return
+    reset = getattr(portable_lib, "_unsafe_reset_threadpool", None)
+    if reset is not None:
+        reset(1)
 
 
 @pytest.fixture(scope="session", autouse=True)

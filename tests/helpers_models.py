@@ -17,3 +17,22 @@ def lively(model: nn.Module, size: int) -> nn.Module:
         for _ in range(2):
             model(torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1)
     return model.eval()
+
+
+def one_per_structure(names: list[str], **overrides: object) -> list[str]:
+    """The first of ``names`` for each distinct graph structure: presets whose configs (with ``overrides``)
+    differ only in width (``width``, ``ngf``) give the same ops and layers, so a test that checks what a
+    converter does with each op need not convert both."""
+    import dataclasses
+
+    from mobilegan.models import get_config
+
+    seen: list[object] = []
+    kept = []
+    for name in names:
+        cfg = get_config(name).with_overrides(**overrides) if overrides else get_config(name)
+        key = dataclasses.replace(cfg, width=1.0, ngf=64)
+        if key not in seen:
+            seen.append(key)
+            kept.append(name)
+    return kept

@@ -127,6 +127,7 @@ def test_ios_workflow_builds_the_xcodegen_scheme_for_the_simulator() -> None:
         assert all(job["runs-on"].startswith("macos") for job in workflow["jobs"].values())
 
 
+@pytest.mark.slow
 def test_coreml_workflow_exports_and_verifies_on_macos(tmp_path: Path) -> None:
     from mobilegan.cli.main import build_parser
 

@@ -16,6 +16,8 @@ from mobilegan.errors import ConfigError, MobileganError
 from mobilegan.utils.hashing import sha256_file
 from mobilegan.models import GeneratorConfig, build_model
 
+pytestmark = pytest.mark.slow  # distils, exports and benches candidates: `make test` runs it, `make test-fast` does not
+
 CANDIDATES = "mobile_w0125:n_blocks=1,mobile_s2d4_w025:n_blocks=1"
 
 

@@ -71,6 +71,7 @@ def test_user_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], arg
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_console_script_bad_checkpoint_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "G_AB.pt"
     bad.write_text("not a checkpoint")

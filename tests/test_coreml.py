@@ -25,6 +25,9 @@ from mobilegan.export.coreml import (  # noqa: E402
 from mobilegan.export.coreml_parity import CoreMLParityError, check_parity, eager_outputs, parity_images  # noqa: E402
 from mobilegan.export.mil_interpreter import MilInterpreter, UnknownMilOpError, load_mlpackage_program  # noqa: E402
 from mobilegan.models import create_model, list_models  # noqa: E402
+from helpers_models import one_per_structure  # noqa: E402
+
+pytestmark = pytest.mark.slow  # Core ML conversions: `make test` runs it, `make test-fast` does not
 
 SIZE = (32, 32)
 
@@ -60,7 +63,9 @@ def interpreter_max_abs(path: Path, model: torch.nn.Module) -> tuple[float, dict
     return float(np.abs(got - want).max() / 255.0), interp.op_types()
 
 
-@pytest.mark.parametrize("name", list_models("generator", arch="resnet"))  # U-Net: tests/test_unet.py
+# U-Net: tests/test_unet.py. One preset per structure: width variants (mobile_w050, mobile_s2d4_w050, ...)
+# and resnet_9blocks (= resnet_6blocks at two blocks) convert to the same ops.
+@pytest.mark.parametrize("name", one_per_structure(list_models("generator", arch="resnet"), n_blocks=2))
 def test_every_preset_fp32_matches_eager(name: str, tmp_path: Path) -> None:
     # Two residual blocks instead of 6-9: the same op types and parameters per layer, and
     # conversion time grows with depth (the full default student runs in the fp16 tests below).

@@ -16,6 +16,8 @@ from mobilegan.export.coreml import CoreMLOptions  # noqa: E402
 from mobilegan.export.executorch_coreml import ExecuTorchCoreMLError, check_pte, export_executorch_coreml  # noqa: E402
 from mobilegan.models import create_model  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Core ML exports: `make test` runs it, `make test-fast` does not
+
 
 @pytest.fixture()
 def student(tmp_path: Path) -> Path:

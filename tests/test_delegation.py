@@ -9,6 +9,8 @@ from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
 
 from mobilegan.models import DEFAULT_STUDENT, create_model
 
+pytestmark = pytest.mark.slow  # ExecuTorch lowering: `make test` runs it, `make test-fast` does not
+
 # Graph nodes that move data around the delegate rather than compute on the portable kernels.
 _BOOKKEEPING = ("getitem", "alloc", "executorch_call_delegate")
 

@@ -14,15 +14,22 @@ from mobilegan.demo.score import score_generator
 from mobilegan.demo.style import stylize, to_uint8
 
 
+def _shortened(out: Path) -> DemoConfig:
+    """Every stage, at the least work that still runs it: a few steps, a two-block student (the export
+    stage lowers it to every target, and lowering time grows with the graph), 64 px exports."""
+    return DemoConfig(out=out, from_scratch=not SHIPPED_TEACHER.is_file(), teacher_steps=4, distill_steps=6,
+                      distill_batch=2, student_blocks=2, export_size=64, bench_runs=2, bench_threads=(1,),
+                      progress=False)
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    cfg = DemoConfig(out=out, from_scratch=not SHIPPED_TEACHER.is_file(), teacher_steps=4, distill_steps=6,
-                     distill_batch=2, export_size=64, bench_runs=2, bench_threads=(1,), progress=False)
-    run_demo(cfg, command="pytest shortened demo")
+    run_demo(_shortened(out), command="pytest shortened demo")
     return out
 
 
+@pytest.mark.slow
 def test_demo_writes_every_stage_and_report(demo_run: Path) -> None:
     summary = json.loads((demo_run / "demo.json").read_text())
     assert [s["name"] for s in summary["stages"]] == STAGES
@@ -56,13 +63,13 @@ def test_demo_writes_every_stage_and_report(demo_run: Path) -> None:
     assert ":mod:" not in summary["data"]["style"] and "``" not in summary["data"]["style"]  # plain text
     assert "A whole photo" in html
     assert summary["grid"]["not_shown"] and "Not in the grid" in html  # Core ML cannot run here: said, not hidden
+    assert "--n-blocks 2" in summary["commands"][1]  # the equivalent steps say the student was shortened
 
 
+@pytest.mark.slow
 def test_demo_resumes_finished_stages(demo_run: Path) -> None:
     before = json.loads((demo_run / "stages.json").read_text())
-    cfg = DemoConfig(out=demo_run, from_scratch=not SHIPPED_TEACHER.is_file(), teacher_steps=4, distill_steps=6,
-                     distill_batch=2, export_size=64, bench_runs=2, bench_threads=(1,), progress=False)
-    run_demo(cfg, command="pytest rerun")
+    run_demo(_shortened(demo_run), command="pytest rerun")
     after = {r["name"]: r for r in json.loads((demo_run / "stages.json").read_text())}
     for rec in before:
         if rec["name"] != "report":
@@ -148,6 +155,7 @@ def test_demo_style_is_per_pixel() -> None:
 
 
 @pytest.mark.skipif(not SHIPPED_TEACHER.is_file(), reason="no shipped demo teacher in this checkout")
+@pytest.mark.slow
 def test_shipped_teacher_card_is_reproducible(tmp_path: Path) -> None:
     """The committed scores are what the shipped file computes, at phone resolution (256 px).
 

@@ -38,6 +38,7 @@ def test_shipped_instance_teacher_is_an_official_instance_norm_checkpoint() -> N
     assert recipe.student == INSTANCE_STUDENT and recipe.targets.kind == "whole"
 
 
+@pytest.mark.slow
 def test_instance_teacher_card_reproduces_on_the_held_out_blocks(tmp_path: Path) -> None:
     from mobilegan.demo.score import score_generator
 

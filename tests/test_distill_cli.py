@@ -135,6 +135,7 @@ def test_target_macs_choice_is_printed(tmp_path: Path, images: Path, capsys) -> 
     assert profile_model(build_model(wider), 32).macs_compat > 30e6
 
 
+@pytest.mark.slow
 def test_fid_real_scores_the_final_evaluation(tmp_path: Path, images: Path, monkeypatch, capsys) -> None:
     """``distill --fid-real``: FID/KID of student and teacher with the packaged weights, no flag for them."""
     monkeypatch.chdir(tmp_path)

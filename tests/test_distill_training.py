@@ -25,6 +25,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return write_images(root / "A", 16), write_images(root / "held", 4, seed=9), write_teacher(root / "G.pt", "official")
 
 
+@pytest.mark.slow
 def test_short_distillation_raises_heldout_psnr(tmp_path: Path, setup: tuple[Path, Path, Path]) -> None:
     data_a, held, teacher = setup
     cfg = DistillConfig(teacher=teacher, data_a=data_a, eval_data=held, out_dir=tmp_path / "run", size=32, steps=80,

@@ -53,6 +53,7 @@ def test_teacher_against_itself_is_perfect(tmp_path: Path, files: dict[str, Path
     assert report["ratios"]["macs_compat"] == 1.0
 
 
+@pytest.mark.slow
 def test_fid_and_kid_with_the_packaged_weights(tmp_path: Path, files: dict[str, Path], capsys) -> None:
     real = write_images(tmp_path / "B", 4, seed=3)
     assert main(_eval(files, tmp_path / "ev", "--fid-real", str(real))) == 0

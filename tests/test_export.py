@@ -2,7 +2,8 @@
 the proofs that a wrong artifact is rejected and that failures leave the old files alone.
 
 Lowering is slow on 2 cores, so each export runs once per module (module-scoped fixtures)
-and the tests inspect or copy its folder.
+and the tests inspect or copy its folder. Lowering time grows with the graph, so the exported
+models have two residual blocks (all blocks are alike: the same ops, rewrites and delegation).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from mobilegan.export.verify import verify_export
 from mobilegan.models import DEFAULT_STUDENT, create_model
 from mobilegan.utils.hashing import sha256_file
 
+pytestmark = pytest.mark.slow  # exports to every target: `make test` runs it, `make test-fast` does not
+
 SIZE = 64
 
 
@@ -43,7 +46,8 @@ def student_export(tmp_path_factory) -> Path:
     """Default student, ExecuTorch fp32 + int8 (+ .bpte) and ONNX, calibrated on a small folder."""
     root = tmp_path_factory.mktemp("student")
     torch.manual_seed(0)
-    ckpt = save_generator(create_model(DEFAULT_STUDENT), root / "student.pt")
+    # A shortened preset is no registry entry: the card and files take the checkpoint's stem, the preset's name.
+    ckpt = save_generator(create_model(DEFAULT_STUDENT, n_blocks=2), root / f"{DEFAULT_STUDENT}.pt")
     calib = _write_images(root / "calib", 8)
     out = root / "out"
     export_model(ckpt, targets=["executorch", "onnx"], out_dir=out, size=SIZE, quantize="int8", calib_data=calib,
@@ -56,7 +60,7 @@ def teacher_export(tmp_path_factory) -> Path:
     """A narrow official-layout teacher (InstanceNorm, reflection pad): needs the rewrites."""
     root = tmp_path_factory.mktemp("teacher")
     torch.manual_seed(1)
-    ckpt = save_generator(create_model("resnet_9blocks", ngf=8), root / "teacher.pt")
+    ckpt = save_generator(create_model("resnet_9blocks", ngf=8, n_blocks=2), root / "teacher.pt")
     out = root / "out"
     export_model(ckpt, targets=["executorch", "onnx"], out_dir=out, size=SIZE)
     return out
@@ -202,7 +206,7 @@ def test_export_with_wrong_output_is_rejected_and_old_files_stay(student_export:
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     monkeypatch.setattr(onnx_target, "wrap_for_export", lambda g: _Perturbed(wrap_for_export(g)))
     torch.manual_seed(0)
-    ckpt = save_generator(create_model(DEFAULT_STUDENT), tmp_path / "student.pt")
+    ckpt = save_generator(create_model(DEFAULT_STUDENT, n_blocks=2), tmp_path / f"{DEFAULT_STUDENT}.pt")  # the fixture's
     with pytest.raises(ParityError, match="parity check failed"):
         export_model(ckpt, targets=["onnx"], out_dir=folder, size=SIZE)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before

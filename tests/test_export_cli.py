@@ -72,6 +72,7 @@ def test_verify_without_model_card(capsys, tmp_path: Path) -> None:
     _fails(capsys, ["verify", str(tmp_path)], "no model card")
 
 
+@pytest.mark.slow
 def test_latest_student_is_used_and_named(capsys, ckpt: Path, tmp_path: Path, monkeypatch) -> None:
     from mobilegan.runs import record_latest_student
 

@@ -21,6 +21,8 @@ from mobilegan.errors import CheckpointError
 from mobilegan.metrics import fid_weights
 from mobilegan.metrics.inception import inception_features
 
+pytestmark = pytest.mark.slow  # Inception-v3 on real images: `make test` runs it, `make test-fast` does not
+
 SIDE = 48
 N = 8
 

@@ -71,6 +71,7 @@ def _tanh_observer(prepared: torch.fx.GraphModule) -> ClippingObserver:
 
 
 @pytest.mark.parametrize("global_skip", [False, True])
+@pytest.mark.slow  # calibrates and converts int8 graphs: `make test-fast` leaves it out
 def test_image_ends_keep_their_full_range(global_skip: bool) -> None:
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
@@ -93,6 +94,7 @@ def test_image_ends_keep_their_full_range(global_skip: bool) -> None:
     assert any(obs.clip for obs in observers.values())
 
 
+@pytest.mark.slow  # calibrates and converts int8 graphs: `make test-fast` leaves it out
 def test_choose_int8_keeps_the_closest_policy() -> None:
     graph = _graph()
     calib = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(2))
@@ -105,12 +107,14 @@ def test_choose_int8_keeps_the_closest_policy() -> None:
     assert out.shape == ref.shape and not torch.equal(out, ref)  # a quantized program, not the fp32 graph
 
 
+@pytest.mark.slow  # calibrates and converts int8 graphs: `make test-fast` leaves it out
 def test_choose_int8_with_one_policy_uses_it() -> None:
     only = (RangePolicy("histogram only", None),)
     choice = choose_int8(_graph(), torch.rand(2, 3, 32, 32), only)
     assert choice.policy is only[0] and list(choice.calib_psnr_db) == ["histogram only"]
 
 
+@pytest.mark.slow  # calibrates and converts int8 graphs: `make test-fast` leaves it out
 def test_executorch_int8_tells_later_targets_its_policy() -> None:
     from mobilegan.export.executorch import quantize_int8
 

@@ -31,6 +31,8 @@ from mobilegan.export.verify import verify_export  # noqa: E402
 from mobilegan.export.wrap import wrap_for_export  # noqa: E402
 from mobilegan.models import DEFAULT_STUDENT, create_model  # noqa: E402
 
+pytestmark = pytest.mark.slow  # LiteRT conversions: `make test` runs it, `make test-fast` does not
+
 SIZE = 32
 
 

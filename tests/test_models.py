@@ -55,6 +55,7 @@ def test_generator_shape_range_grad(name: str, image: torch.Tensor) -> None:
 
 
 @pytest.mark.parametrize("name", GENERATORS)
+@pytest.mark.slow
 def test_generator_torch_export(name: str) -> None:
     model = create_model(name).eval()
     x = torch.rand(1, 3, SIZE, SIZE) * 2 - 1

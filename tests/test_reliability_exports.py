@@ -18,6 +18,8 @@ from helpers_train import cli_env
 from mobilegan.cli.main import main
 from mobilegan.utils.hashing import sha256_file
 
+pytestmark = pytest.mark.slow  # exports: `make test` runs it, `make test-fast` does not
+
 
 def _export(ckpt: Path, target: str, out: Path) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "mobilegan", "export", str(ckpt), "--target", target, "--size", "32",

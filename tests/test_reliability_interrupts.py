@@ -24,6 +24,8 @@ from helpers_train import TINY_MODEL, cli_env, make_domains
 from mobilegan.checkpoints import load_generator
 from mobilegan.train import load_training_state, read_metrics
 
+pytestmark = pytest.mark.slow  # trains and distils in killed subprocesses: `make test` runs it, `make test-fast` does not
+
 STATE = "train_state.pt"
 KILLS = 3
 

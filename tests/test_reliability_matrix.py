@@ -365,6 +365,7 @@ def coreml_pte(world: dict[str, Path], tmp_path_factory: pytest.TempPathFactory)
     return out / artifact["file"]
 
 
+@pytest.mark.slow
 def test_errors_reach_the_terminal_as_one_line_in_real_processes(world: dict[str, Path], coreml_pte: Path,
                                                                   tmp_path: Path) -> None:
     import subprocess

@@ -26,10 +26,10 @@ SIZES = st.sampled_from([8, 12, 16, 20, 28, 36])  # 8 = the CLI minimum (a 2x2 b
 
 
 @st.composite
-def generator_configs(draw: st.DrawFn) -> GeneratorConfig:
+def generator_configs(draw: st.DrawFn, max_blocks: int = 3) -> GeneratorConfig:
     return GeneratorConfig(
         ngf=draw(st.sampled_from([4, 8, 12, 16])),
-        n_blocks=draw(st.integers(0, 3)),
+        n_blocks=draw(st.integers(0, max_blocks)),
         width=draw(st.sampled_from([1.0, 0.5, 0.25, 0.125, 0.75])),
         depthwise=draw(st.booleans()),
         norm=draw(st.sampled_from(NORMS)),
@@ -90,8 +90,10 @@ def test_every_valid_config_builds_runs_and_round_trips(config: GeneratorConfig,
         assert torch.equal(loaded.model(x), out)
 
 
+@pytest.mark.slow
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(config=generator_configs(), size=st.sampled_from([16, 24]))
+# At most one residual block: lowering time grows with the graph, and further blocks repeat the same ops.
+@given(config=generator_configs(max_blocks=1), size=st.sampled_from([16, 24]))
 def test_random_configs_export_to_executorch_with_parity(config: GeneratorConfig, size: int, tmp_path: Path) -> None:
     from mobilegan.export.executorch import build_program, run_pte, serialize
     from mobilegan.export.wrap import wrap_for_export

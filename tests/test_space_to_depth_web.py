@@ -26,10 +26,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 NODE = shutil.which("node")
 SIZE = 64
 
-pytestmark = pytest.mark.skipif(
-    NODE is None or not CHROMIUM.exists() or not (WEB / "node_modules" / "onnxruntime-web").is_dir(),
-    reason="needs node, /usr/bin/chromium and apps/web/node_modules (run `make web-deps`)",
-)
+pytestmark = [
+    pytest.mark.slow,  # exports and runs a browser: `make test` runs it, `make test-fast` does not
+    pytest.mark.skipif(
+        NODE is None or not CHROMIUM.exists() or not (WEB / "node_modules" / "onnxruntime-web").is_dir(),
+        reason="needs node, /usr/bin/chromium and apps/web/node_modules (run `make web-deps`)",
+    ),
+]
 
 
 def _lively(model: torch.nn.Module) -> torch.nn.Module:

@@ -16,6 +16,8 @@ import torch
 import helpers_badinputs as bad
 from mobilegan.cli.main import main
 
+pytestmark = pytest.mark.slow  # distils and exports TensorFlow teachers: `make test` runs it, `make test-fast` does not
+
 SPEC = str(Path(__file__).parent / "fixtures" / "tf_tutorial" / "keras_io_2020" / "cyclegan_checkpoints.001") + ":gen_F"
 
 

@@ -78,6 +78,7 @@ def test_tf_padding_is_for_teachers_only() -> None:
 
 
 @pytest.mark.parametrize("norm", ["group1", "instance_affine"])
+@pytest.mark.slow
 def test_keras_resnet_is_one_xnnpack_segment(norm: str) -> None:
     pytest.importorskip("executorch")
     from mobilegan.export.executorch import build_program

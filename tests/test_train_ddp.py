@@ -12,6 +12,8 @@ from helpers_train import TINY_MODEL, cli_env, make_domains
 from mobilegan.checkpoints import load_generator
 from mobilegan.train import load_training_state, read_metrics
 
+pytestmark = pytest.mark.slow  # trains with torchrun: `make test` runs it, `make test-fast` does not
+
 
 @pytest.mark.slow
 def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ from helpers_train import TINY_MODEL, cli_env, make_domains, mobilegan_cmd, run_
 from mobilegan.checkpoints import load_generator
 from mobilegan.train import load_training_state, read_metrics
 
+pytestmark = pytest.mark.slow  # trains in signalled subprocesses: `make test` runs it, `make test-fast` does not
+
 TOTAL = 30
 
 

@@ -154,6 +154,7 @@ def local_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("kind", ["checkpoint", ".pte", ".onnx"])
+@pytest.mark.slow
 def test_tiles_match_whole_image_on_a_1024x768_photo(tmp_path: Path, local_export: tuple[Path, Path],
                                                      kind: str) -> None:
     # The bound of issue 17: >= 40 dB and max abs <= 8/255 against one whole-image pass. Overlaps of
@@ -199,6 +200,7 @@ def _as_tensor(path: Path) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("kind", ["checkpoint", ".pte", ".onnx", "dynamic .onnx"])
+@pytest.mark.slow
 def test_instance_norm_models_never_normalise_per_tile(tmp_path: Path, instance_export: tuple,
                                                        caplog: pytest.LogCaptureFixture, kind: str) -> None:
     # Tiles of 64 px over a 150x97 photo: per-tile statistics gave ~15 dB against the whole image.
@@ -220,6 +222,7 @@ def test_instance_norm_models_never_normalise_per_tile(tmp_path: Path, instance_
     assert warned == (kind in (".pte", ".onnx"))
 
 
+@pytest.mark.slow
 def test_without_a_model_card_the_artifact_is_probed(tmp_path: Path, instance_export: tuple,
                                                      local_export: tuple[Path, Path]) -> None:
     import shutil

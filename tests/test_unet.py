@@ -201,6 +201,7 @@ def test_non_generator_files_get_one_line(tmp_path: Path) -> None:
         load_generator_checkpoint(atomic_torch_save(bad, tmp_path / "bad.pth"))
 
 
+@pytest.mark.slow
 def test_cli_distills_exports_translates_and_evaluates_a_unet_teacher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     from helpers_distill import write_images

@@ -21,6 +21,8 @@ from PIL import Image
 from helpers_apps import eager_pixels, psnr, sample_photo, write_onnx_export
 from mobilegan.export.app_install import install_to_app
 
+pytestmark = pytest.mark.slow  # exports and runs the web app in a browser: `make test` runs it, `make test-fast` does not
+
 REPO = Path(__file__).resolve().parent.parent
 WEB = REPO / "apps" / "web"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -80,6 +80,7 @@ class DemoConfig:
     distill_steps: int = DISTILL_STEPS
     distill_batch: int = DISTILL_BATCH
     distill_size: int = DISTILL_CROP  # student training crops; scoring uses the 256 px held-out blocks whole
+    student_blocks: int | None = None  # residual blocks of the student; None: the preset's (tests use 2: faster export)
     export_size: int = 256  # phone resolution of the exported artifacts
     bench_runs: int = 20
     bench_threads: tuple[int, ...] = (1, 2)
@@ -154,7 +155,8 @@ def _stage_distill(cfg: DemoConfig, data: DemoData, teacher: Path) -> tuple[str,
                          out_dir=out, size=cfg.distill_size, preprocess="crop", eval_size=DemoDataConfig().held_side,
                          steps=cfg.distill_steps, batch_size=cfg.distill_batch, weights=LossWeights(ssim=DISTILL_SSIM),
                          device="cpu", resume=(out / "train_state.pt").is_file(), progress=cfg.progress,
-                         save_every=250, sample_every=500)
+                         save_every=250, sample_every=500,
+                         student_overrides={} if cfg.student_blocks is None else {"n_blocks": cfg.student_blocks})
     result = distill(dcfg)
     if result.interrupted:
         raise KeyboardInterrupt
@@ -313,7 +315,9 @@ def _write_summary(cfg: DemoConfig, runner: StageRunner, results: dict[str, dict
         "stages": runner.summary(),
         "commands": [command, "equivalent steps: mobilegan distill --teacher <run>/teacher/G_AB.pt --data-a <run>/data/trainA "
                      f"--data-b <run>/data/trainB --eval-data <run>/data/testA --size {cfg.distill_size} --preprocess crop "
-                     f"--eval-size 256 --steps {cfg.distill_steps} --batch-size {cfg.distill_batch} --ssim {DISTILL_SSIM}; mobilegan export <student> "
+                     f"--eval-size 256 --steps {cfg.distill_steps} --batch-size {cfg.distill_batch} --ssim {DISTILL_SSIM}"
+                     + ("" if cfg.student_blocks is None else f" --n-blocks {cfg.student_blocks}")
+                     + "; mobilegan export <student> "
                      f"--target all --bundled --calib-data <run>/data/trainA --size {cfg.export_size}; "
                      "mobilegan bench <run>/export <student> --teacher <teacher>; "
                      "mobilegan translate motorcycle_left.png --model <teacher or .pte> --out <run>/showcase"],
