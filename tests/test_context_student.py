@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from helpers_models import lively
-from helpers_shared import one_int8_range_policy
+from helpers_export import one_int8_range_policy
 from mobilegan.checkpoints import load_generator_checkpoint, save_generator
 from mobilegan.inference.tiling import TileConfig, translate_tensor
 from mobilegan.models import create_model, get_config

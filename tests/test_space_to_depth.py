@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from helpers_models import lively
-from helpers_shared import one_int8_range_policy
+from helpers_export import one_int8_range_policy
 from mobilegan.checkpoints import load_generator, save_generator
 from mobilegan.distill.student import choose_student
 from mobilegan.distill.taps import FeatureAdapters, default_taps, parse_taps
