@@ -15,4 +15,4 @@ def one_int8_range_policy(monkeypatch: pytest.MonkeyPatch) -> None:
 
     real = int8_ranges.choose_int8
     monkeypatch.setattr(int8_ranges, "choose_int8",
-                        lambda graph, calib, *args, **kwargs: real(graph, calib, int8_ranges.POLICIES[:1]))
+                        lambda graph, calib, policies=None, **kwargs: real(graph, calib, int8_ranges.POLICIES[:1], **kwargs))
