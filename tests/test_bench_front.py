@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
+from helpers_export import one_int8_range_policy
 from mobilegan.bench.front import Candidate, FrontPoint, format_front, mark_front, parse_candidate
 from mobilegan.checkpoints import save_generator
 from mobilegan.errors import ConfigError, MobileganError
@@ -56,6 +57,8 @@ def front_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str
                              root / "teacher.pt")
     start = os.getcwd()
     os.chdir(root)  # distill records runs/latest.json relative to the working directory
+    patch = pytest.MonkeyPatch()
+    one_int8_range_policy(patch)  # the front scores the int8 program it gets; which range policy wins is not its test
     try:
         torch.set_num_threads(1)
         argv = ["bench", "--sweep", "--fidelity", "--teacher", str(teacher), "--candidates", CANDIDATES,
@@ -64,6 +67,7 @@ def front_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str
         assert main(argv) == 0
         doc = json.loads(Path("front.json").read_text())
     finally:
+        patch.undo()
         os.chdir(start)
     return root, doc, " ".join(argv)
 
