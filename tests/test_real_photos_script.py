@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers_distill import write_images, write_teacher
+
+pytestmark = pytest.mark.slow  # runs distill and eval as processes
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "real_photos.py"
 

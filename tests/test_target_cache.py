@@ -169,6 +169,7 @@ def test_tone_loss_sees_colour_not_texture() -> None:
     assert abs(float(tone_loss(teacher + 0.1, teacher)) - 0.1) < 1e-5
 
 
+@pytest.mark.slow
 def test_distill_stopped_while_caching_resumes_without_recomputing(tmp_path, monkeypatch, capsys) -> None:
     from helpers_distill import write_images, write_teacher
     from mobilegan.cli.main import main
