@@ -62,15 +62,16 @@ def test_the_context_starts_neutral_and_carries_the_whole_image() -> None:
         assert torch.equal(student(x, film=film), student(x))
 
 
+@pytest.mark.parametrize("name", [INSTANCE_STUDENT, "mobile_s2d4_w025_ctx64"])
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_xnnpack_takes_the_whole_graph(precision: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xnnpack_takes_the_whole_graph(name: str, precision: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("executorch")
     from mobilegan.export.executorch import build_program
 
     one_int8_range_policy(monkeypatch)  # the int8 export fixture below sweeps them all
 
     calib = torch.rand(4, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
-    lowered = build_program(_lively(create_model(INSTANCE_STUDENT, n_blocks=2)), size=(SIZE, SIZE),
+    lowered = build_program(_lively(create_model(name, n_blocks=2)), size=(SIZE, SIZE),
                             precision=precision, calib=calib)
     assert lowered.delegation.to_dict() == {"backend": "XnnpackBackend", "segments": 1, "undelegated_ops": {}}
 
