@@ -9,7 +9,7 @@ from mobilegan.report.common import RenderContext, Rendered, as_dict, as_float
 from mobilegan.report.markup import Raw, badge, fmt, key_values, note, section, table
 
 SHA_CHARS = 12
-CONFIG_KEYS = ("arch", "layout", "num_downs", "ngf", "n_blocks", "width", "depthwise", "norm", "batch_stats", "padding",
+CONFIG_KEYS = ("arch", "layout", "num_downs", "ngf", "n_blocks", "width", "depthwise", "norm", "padding",
                "upsample", "same_padding")
 
 
