@@ -129,8 +129,8 @@ WIDE_CONTEXT = 64
 
 
 @register_model("mobile_s2d4_w025_ctx64", kind="generator",
-                description="mobile_s2d4_w025_ctx with a 64-wide context encoder and ReLU layer (teachers that "
-                            "recolour each photo)")
+                description="experimental: mobile_s2d4_w025_ctx with a 64-wide context encoder and ReLU layer "
+                            "(closer to teachers that recolour each photo; failed on one unusual photo)")
 def mobile_s2d4_w025_ctx64() -> GeneratorConfig:
     return mobile_s2d4_w025_ctx().with_overrides(context=WIDE_CONTEXT, context_hidden=WIDE_CONTEXT)
 
