@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers_models import lively
+from helpers_models import lively, trained_context
 from helpers_export import one_int8_range_policy
 from mobilegan.checkpoints import load_generator_checkpoint, save_generator
 from mobilegan.inference.tiling import TileConfig, translate_tensor
@@ -30,7 +30,9 @@ SIZE = 64
 
 
 def _lively(model: nn.Module, size: int = SIZE) -> nn.Module:
-    return lively(model, size)
+    """Random statistics, a context branch that drives the blocks and a measured context clamp (the
+    exports must carry both: the parity inputs, random noise, fall partly outside the clamp)."""
+    return trained_context(lively(model, size), size)
 
 
 def _smooth(h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -46,8 +48,8 @@ def test_the_context_starts_neutral_and_carries_the_whole_image() -> None:
     torch.manual_seed(0)
     cfg = get_config(INSTANCE_STUDENT)
     assert cfg.space_to_depth == 4 and cfg.depthwise and cfg.norm == "batch" and cfg.context > 0
-    student = _lively(create_model(INSTANCE_STUDENT))
-    plain = _lively(create_model("mobile_s2d4_w025"))
+    student = lively(create_model(INSTANCE_STUDENT), SIZE)  # as built: FiLM convs at zero
+    plain = lively(create_model("mobile_s2d4_w025"), SIZE)
     plain.load_state_dict({k: v for k, v in student.state_dict().items() if not k.startswith("context.")})
     x = _smooth(SIZE, SIZE)
     with torch.no_grad():
@@ -148,6 +150,8 @@ def test_distill_picks_it_for_an_official_instance_norm_checkpoint(tmp_path: Pat
     assert result["taps"] == [] and result["eval"]["size"] == 32
     student = load_generator_checkpoint("run/student.pt")
     assert student.config.context > 0 and student.meta["recipe"] == result["recipe"]
+    lo, hi = student.model.context.range_lo, student.model.context.range_hi  # measured on the training photos
+    assert torch.all(lo <= hi) and lo.abs().max() < 100 and hi.abs().max() < 100
 
 
 def test_a_fixed_size_file_tiles_a_larger_photo_each_tile_with_its_own_context(exported: Path) -> None:

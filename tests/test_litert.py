@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from helpers_distill import single_thread  # noqa: F401  (autouse fixture)
+from helpers_models import trained_context
 
 pytest.importorskip("litert_torch")
 pytest.importorskip("ai_edge_litert")
@@ -190,7 +191,7 @@ STUDENTS = ["mobile_w025", "mobile_s2d2_w025", "mobile_s2d4_w025_in", "mobile_s2
 @pytest.mark.parametrize("name", STUDENTS)
 def test_student_presets_are_one_partition_with_parity(name: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = create_model(name, n_blocks=1).eval()
+    model = trained_context(create_model(name, n_blocks=1).eval(), 32)  # the context branch and its clamp in play
     path = _convert(model, tmp_path / f"{name}.tflite")
     report = delegation_report(path)
     assert report.fully_delegated, f"{name}: {report.summary()}"

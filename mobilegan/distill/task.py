@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from mobilegan.checkpoints import save_generator
+from mobilegan.distill.context_range import calibrate_context_range
 from mobilegan.distill.data import step_loader
 from mobilegan.distill.losses import LossWeights, gan_discriminator_loss, gan_generator_loss, output_loss
 from mobilegan.distill.taps import FeatureAdapters
@@ -160,5 +161,7 @@ class DistillTask:
         save_image_grid([[x[i], t_out[i], s_out[i]] for i in range(len(x))], path)
 
     def save_outputs(self, out_dir: Path, step: int) -> list[Path]:
+        # The context clamp's range, measured with the weights being saved (context_range.py).
+        calibrate_context_range(self.student, self.dataset, self.ctx.device)
         meta = {**self.student_meta, "step": step}
         return [save_generator(self.student, out_dir / STUDENT_FILE, meta=meta)]

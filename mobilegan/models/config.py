@@ -108,6 +108,9 @@ class GeneratorConfig:
     # An InstanceNorm teacher divides by each image's contrast: a gain like 1/std, which no linear map
     # of the descriptor's means and mean squares draws for a low-contrast photo.
     context_hidden: int = 0
+    # Hold the context descriptor inside the range it took on the training photos (issue 31; measured by
+    # distill after training): a photo unlike the training set cannot drive the FiLM anywhere it never went.
+    context_clamp: bool = False
     # Teachers written by TensorFlow/Keras (issue 23): the norms' epsilon and TF's "same" padding.
     norm_eps: float = 1e-5
     same_padding: str = "torch"
@@ -116,7 +119,7 @@ class GeneratorConfig:
         _check_types(self, ints=("ngf", "n_blocks", "in_channels", "out_channels", "space_to_depth", "context",
                            "context_hidden"),
                      reals=("width", "dropout", "norm_eps"),
-                     bools=("depthwise", "conv_bias", "global_skip"))
+                     bools=("depthwise", "conv_bias", "global_skip", "context_clamp"))
         if self.ngf < 1 or self.n_blocks < 0:
             raise ConfigError(f"ngf must be >= 1 and n_blocks >= 0 (got ngf={self.ngf}, n_blocks={self.n_blocks})")
         if self.in_channels < 1 or self.out_channels < 1:
@@ -138,6 +141,8 @@ class GeneratorConfig:
         if self.context_hidden < 0 or (self.context_hidden and not self.context):
             raise ConfigError(f"context_hidden must be >= 0 and needs a context branch (got "
                               f"context_hidden={self.context_hidden}, context={self.context})")
+        if self.context_clamp and not self.context:
+            raise ConfigError("context_clamp needs a context branch (context > 0)")
         if self.dw_norm is not None and self.dw_norm not in NORMS:
             raise ConfigError(f"unknown dw_norm {self.dw_norm!r}; choose one of {', '.join(NORMS)}")
         if self.padding not in PADDINGS:

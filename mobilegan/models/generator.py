@@ -86,7 +86,8 @@ class ResnetGenerator(nn.Module):
         self.tanh = nn.Tanh()
         if config.context:
             self.context = ContextEncoder(in_channels=config.in_channels, width=config.context,
-                                          n_blocks=config.n_blocks, block_channels=c4, hidden=config.context_hidden)
+                                          n_blocks=config.n_blocks, block_channels=c4, hidden=config.context_hidden,
+                                          clamp=config.context_clamp)
 
     @property
     def size_multiple(self) -> int:

@@ -107,7 +107,7 @@ CONTEXT_WIDTH = 16
 @register_model("mobile_s2d4_w025_ctx", kind="generator",
                 description="student for InstanceNorm teachers: mobile_s2d4_w025 with an image-wide context branch")
 def mobile_s2d4_w025_ctx() -> GeneratorConfig:
-    return _mobile(0.25, space_to_depth=4).with_overrides(context=CONTEXT_WIDTH)
+    return _mobile(0.25, space_to_depth=4).with_overrides(context=CONTEXT_WIDTH, context_clamp=True)
 
 
 CONTEXT_HIDDEN = 32  # issue 31: a ReLU layer between the context descriptor and the FiLM convs
