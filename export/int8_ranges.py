@@ -6,8 +6,11 @@ rare large values, and a residual stream of depthwise blocks grows such tails as
 goes on: the default student after 5000 steps lost parity at 27-30 dB int8-vs-fp32 with either.
 Clipping each intermediate range to the 0.1th-99.9th percentile of the calibration values
 (:data:`CLIP_QUANTILE`) gave 41 dB on the held-out images (BENCHMARKS.md, "int8 activation
-ranges"). The graph's input image and its output chain (tanh -> [0, 1]) keep their full observed
-range, so highlights and shadows are never clipped. A model that prefers other ranges (a randomly
+ranges"). The graph's input image is quantized over exactly [0, 1], whatever the calibration
+images hold (:func:`fix_image_input_range`: scale 1/255, so every byte of a photo is an exact int8
+value; a range observed on calibration images without a pure white clipped brighter pixels), and
+the output chain (tanh -> [0, 1]) keeps its full observed range, so highlights and shadows are never
+clipped. A model that prefers other ranges (a randomly
 initialised one can) gets them: :func:`choose_int8` tries each of :data:`POLICIES` and keeps the
 int8 program whose worst calibration image is closest to fp32.
 """
@@ -160,6 +163,32 @@ def keep_image_ranges(prepared: fx.GraphModule) -> int:
     return len(changed)
 
 
+IMAGE_RANGE = (0.0, 1.0)  # the exported graph's input: bytes / 255 (mobilegan.export.wrap)
+
+
+def fix_image_input_range(prepared: fx.GraphModule) -> int:
+    """Give the graph input's observers the image range [0, 1] itself (every policy): a min/max observer
+    that has already seen 0 and 1, so calibration images in [0, 1] cannot narrow it. Returns how many
+    observers were replaced."""
+    from torchao.quantization.pt2e import ObserverBase
+
+    replaced = 0
+    for node in prepared.graph.nodes:
+        if node.op != "placeholder":
+            continue
+        for user in node.users:
+            obs = getattr(prepared, str(user.target), None) if user.op == "call_module" else None
+            if not isinstance(obs, ObserverBase) or getattr(obs, "_image_range", False):
+                continue
+            fixed = MinMaxObserver(dtype=obs.dtype, qscheme=obs.qscheme, quant_min=obs.quant_min,
+                                   quant_max=obs.quant_max, eps=float(getattr(obs, "eps", torch.finfo(torch.float32).eps)))
+            fixed(torch.tensor(IMAGE_RANGE))
+            fixed._image_range = True
+            setattr(prepared, str(user.target), fixed)
+            replaced += 1
+    return replaced
+
+
 @dataclass(frozen=True)
 class RangePolicy:
     """How activation ranges are set: percentile-clipped (``quantile``) or the quantizer's stock
@@ -198,6 +227,7 @@ def calibrate(graph: fx.GraphModule, calib: torch.Tensor, policy: RangePolicy,
     prepared = prepare_pt2e(copy.deepcopy(graph), flavor.quantizer(quantization_config(policy.quantile, flavor)))
     if policy.quantile is not None:
         keep_image_ranges(prepared)
+    fix_image_input_range(prepared)
     with torch.no_grad():
         for i in progress_bar(range(calib.shape[0]), desc=f"int8 calibration ({policy.name})", unit="img",
                               leave=False):

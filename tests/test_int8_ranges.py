@@ -10,6 +10,7 @@ from mobilegan.export.int8_ranges import (
     POLICIES,
     ClippingObserver,
     RangePolicy,
+    calibrate,
     choose_int8,
     keep_image_ranges,
     policies_named,
@@ -92,6 +93,24 @@ def test_image_ends_keep_their_full_range(global_skip: bool) -> None:
     assert 2 <= changed <= 16  # a global skip also keeps the input chain it adds back
     assert sum(obs.clip for obs in observers.values()) >= len(observers) - changed
     assert any(obs.clip for obs in observers.values())
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+@pytest.mark.slow  # calibrates and converts int8 graphs: `make test-fast` leaves it out
+def test_the_input_is_quantized_over_the_whole_image_range(policy: RangePolicy) -> None:
+    """Calibration photos without a pure white or black pixel must not narrow the input's range: every
+    byte of a photo is an exact int8 value (scale 1/255), and a white pixel is not clipped."""
+    calib = 0.1 + 0.8 * torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(4))  # 0.1 .. 0.9
+    converted = calibrate(_graph(), calib, policy)
+    quant = [n for n in converted.graph.nodes if n.op == "call_function" and "quantize_per_tensor" in str(n.target)
+             and n.args[0].op == "placeholder"]
+    assert quant, "no quantize op on the input"
+    for node in quant:
+        scale, zero_point = float(node.args[1]), int(node.args[2])
+        assert zero_point == -128 and scale == pytest.approx(1 / 255, rel=1e-6)
+    white = torch.ones(1, 3, 32, 32)
+    q = torch.ops.quantized_decomposed.quantize_per_tensor.default(white, scale, zero_point, -128, 127, torch.int8)
+    assert int(q.max()) == 127  # not clipped at the calibration photos' brightest value
 
 
 @pytest.mark.slow  # calibrates and converts int8 graphs: `make test-fast` leaves it out

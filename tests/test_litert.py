@@ -74,9 +74,8 @@ def test_files_and_model_card(litert_export: Path) -> None:
 
 def test_int8_io_quantization_round_trips_pixels(litert_export: Path) -> None:
     q = _artifact(_card(litert_export), "int8")["input"]["quantization"]
-    # The image's own range (never clipped): 0 and 1 both representable.
-    assert q["scale"] > 0 and -128 <= q["zero_point"] <= 127
-    assert (-128 - q["zero_point"]) * q["scale"] <= 1e-6 and (127 - q["zero_point"]) * q["scale"] >= 0.98
+    # Exactly the image range [0, 1], whatever the calibration photos held: byte k is the int8 value k - 128.
+    assert q["zero_point"] == -128 and q["scale"] == pytest.approx(1 / 255, rel=1e-5)
 
 
 def test_verify_reruns_and_catches_a_changed_file(litert_export: Path, tmp_path: Path) -> None:
