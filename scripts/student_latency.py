@@ -8,15 +8,18 @@ on a busy machine too. The "Distilling InstanceNorm teachers" latency column of 
 
 ``--precisions fp32,int8`` adds each preset's int8 program (calibrated on random images: the ranges
 change the numbers, not the ops or the time) to the same round-robin; ratios are against the first
-preset's program of the same precision.
+preset's program of the same precision. A preset may carry config overrides after a colon, e.g.
+``mobile_s2d4_w025_ctx:width=0.5`` (the wider students of BENCHMARKS.md "Real photos").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -26,6 +29,22 @@ from mobilegan.export.executorch import build_program, serialize
 from mobilegan.models.registry import create_model
 
 log = logging.getLogger("student_latency")
+
+
+def parse_student(spec: str) -> tuple[str, dict[str, Any]]:
+    """``name[:key=value,...]`` -> (preset name, config overrides); values are read as JSON numbers or
+    booleans where they parse, else kept as strings."""
+    name, _, rest = spec.partition(":")
+    overrides: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"bad override {item!r} in {spec!r}: use key=value")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return name, overrides
 
 
 def main() -> None:
@@ -43,10 +62,11 @@ def main() -> None:
     calls = {}
     with tempfile.TemporaryDirectory() as tmp:
         for i, name in enumerate(args.presets):
+            preset, overrides = parse_student(name)
             for precision in precisions:
-                lowered = build_program(create_model(name).eval(), size=(args.size, args.size), precision=precision,
-                                        calib=calib if precision == "int8" else None)
-                path = serialize(lowered, Path(tmp) / f"{i}_{name}_{precision}.pte")
+                lowered = build_program(create_model(preset, **overrides).eval(), size=(args.size, args.size),
+                                        precision=precision, calib=calib if precision == "int8" else None)
+                path = serialize(lowered, Path(tmp) / f"{i}_{preset}_{precision}.pte")
                 log.info("%s %s: %s", name, precision, lowered.delegation.summary())
                 calls[f"{i} {precision} {name}"] = executorch_call(path, [1, 3, args.size, args.size])
         timings = time_interleaved(calls, runs=args.runs, warmup=5)
