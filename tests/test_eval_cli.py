@@ -123,3 +123,5 @@ def test_eval_names_the_worst_images_and_shows_them(tmp_path: Path, files: dict[
     assert main(["report", str(tmp_path / "ev"), "--out", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text()
     assert "worst held-out image" in html and worst[0]["image"] in html and "5th percentile" in html
+    assert "harder versions of the first held-out images" in html and "white frame" in html  # the probes
+    assert (tmp_path / "ev" / "eval_probes.png").is_file() and "eval_probes.png" in report["probes_grid"]

@@ -33,6 +33,7 @@ WORST_ROWS = 4  # the held-out images the student does worst on, shown in eval_w
 EVAL_JSON = "eval.json"
 EVAL_GRID = "eval_grid.png"
 EVAL_WORST = "eval_worst.png"
+EVAL_PROBES = "eval_probes.png"
 
 
 @dataclass
@@ -47,6 +48,8 @@ class EvalReport:
     ratios: dict[str, float]  # teacher / student
     fid: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # the worst image of each probe (probes.py): input, teacher, student; pictures only, not in eval.json
+    probe_pictures: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,8 +114,9 @@ def worst_images(p: torch.Tensor, s: torch.Tensor, names: Sequence[str] | None, 
 def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, *, size: int,
                   device: torch.device | str = "cpu", fid_real: torch.Tensor | None = None,
                   inception_weights: str | os.PathLike[str] | None = None, names: Sequence[str] | None = None,
-                  ) -> tuple[EvalReport, torch.Tensor, torch.Tensor]:
-    """Score ``student`` against ``teacher`` on ``images`` (named ``names``, for the list of the worst ones);
+                  probes: bool = True) -> tuple[EvalReport, torch.Tensor, torch.Tensor]:
+    """Score ``student`` against ``teacher`` on ``images`` (named ``names``, for the list of the worst ones)
+    and, with ``probes``, on harder versions of a few of them (:mod:`mobilegan.distill.probes`);
     returns (report, teacher out, student out)."""
     t_out = generate(teacher, images, device=device, desc="teacher")
     s_out = generate(student, images, device=device, desc="student")
@@ -134,6 +138,12 @@ def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, 
         ssim=float(s.mean()), teacher=t_counts, student=s_counts, ratios=ratios, fid=fid,
         extra={"psnr_db_p5": float(torch.quantile(p.double(), 0.05)), "worst": worst_images(p, s, names)},
     )
+    if probes:
+        from mobilegan.distill.probes import run_probes
+
+        results = run_probes(teacher, student, images, names, device=device)
+        report.extra["probes"] = [r.to_dict() for r in results]
+        report.probe_pictures = [r.pictures for r in results]
     return report, t_out, s_out
 
 
@@ -164,8 +174,8 @@ def generalisation_gap(report: EvalReport) -> str | None:
 
 def write_eval(report: EvalReport, images: torch.Tensor, t_out: torch.Tensor, s_out: torch.Tensor,
                out_dir: Path) -> tuple[Path, ...]:
-    """``eval.json``, ``eval_grid.png`` (rows: input | teacher | student) and ``eval_worst.png`` (the same
-    for the worst images, worst first), all atomic."""
+    """``eval.json``, ``eval_grid.png`` (rows: input | teacher | student), ``eval_worst.png`` (the same
+    for the worst images, worst first) and ``eval_probes.png`` (the worst image of each probe), all atomic."""
     from mobilegan.train.samples import save_image_grid
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,6 +187,9 @@ def write_eval(report: EvalReport, images: torch.Tensor, t_out: torch.Tensor, s_
         rows = [w["index"] for w in worst]
         written.append(save_image_grid([[images[i], t_out[i], s_out[i]] for i in rows], out_dir / EVAL_WORST))
         data["worst_grid"] = str(written[-1])
+    if report.probe_pictures:
+        written.append(save_image_grid([list(row) for row in report.probe_pictures], out_dir / EVAL_PROBES))
+        data["probes_grid"] = str(written[-1])
     path = atomic_write_text(out_dir / EVAL_JSON, json.dumps(data, indent=2) + "\n")
     return (path, *written)
 
@@ -208,11 +221,14 @@ def format_report(report: EvalReport) -> str:
 
 
 def _worst_lines(report: EvalReport) -> list[str]:
-    worst = report.extra.get("worst") or []
-    if not worst:
-        return []
-    return [f"  5th percentile {report.extra['psnr_db_p5']:.2f} dB; worst: "
-            + ", ".join(f"{w['image']} {w['psnr_db']:.2f} dB" for w in worst)]
+    lines = []
+    if worst := report.extra.get("worst") or []:
+        lines.append(f"  5th percentile {report.extra['psnr_db_p5']:.2f} dB; worst: "
+                     + ", ".join(f"{w['image']} {w['psnr_db']:.2f} dB" for w in worst))
+    if probes := report.extra.get("probes") or []:
+        lines.append("  harder versions of the first images (mean / worst): "
+                     + ", ".join(f"{r['probe']} {r['psnr_db']:.2f} / {r['psnr_db_min']:.2f} dB" for r in probes))
+    return lines
 
 
 def load_named_folder(folder: Path, size: int, *, limit: int | None = None, name: str = "eval"

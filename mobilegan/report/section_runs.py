@@ -129,7 +129,7 @@ def render_eval(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
                 facts.insert(4, ("5th percentile", _db(doc.get("psnr_db_p5"))))
             known = {"images", "size", "psnr_db", "psnr_db_min", "ssim", "teacher", "student", "ratios", "fid", "grid",
                      "train_images", "train_psnr_db", "train_psnr_db_min", "psnr_db_before", "psnr_db_p5",
-                     "worst_grid"}
+                     "worst_grid", "probes_grid"}
             facts += [(humanize(k), v) for k, v in doc.items() if k not in known and not isinstance(v, (dict, list))]
             grid_name = "eval_grid.png" if (path.parent / "eval_grid.png").is_file() else doc.get("grid")
             parts = [Raw('<div class="row"><div>' + key_values(facts) + "</div><div>"
@@ -139,6 +139,7 @@ def render_eval(paths: tuple[Path, ...], ctx: RenderContext) -> list[Rendered]:
                 parts.append(embed_picture(grid_name, path.parent, ctx, "held-out images",
                                            columns=("input", "teacher", "student")))
             parts += _worst_parts(doc, path.parent, ctx)
+            parts += _probe_parts(doc, path.parent, ctx)
         out.append(Rendered(anchor, "evaluation", section(anchor, "Student vs teacher", parts, subtitle=ctx.rel(path))))
     return out
 
@@ -153,6 +154,22 @@ def _worst_parts(doc: dict[str, Any], folder: Path, ctx: RenderContext) -> list[
                               caption="the images the student matches its teacher worst on, worst first")]
     if (folder / "eval_worst.png").is_file():
         parts.append(embed_picture("eval_worst.png", folder, ctx, "worst held-out images, worst first",
+                                   columns=("input", "teacher", "student")))
+    return parts
+
+
+def _probe_parts(doc: dict[str, Any], folder: Path, ctx: RenderContext) -> list[Any]:
+    """Harder versions of a few held-out images (frames, exposure, greyscale): where the student may break
+    on photos unlike the held-out ones (mobilegan.distill.probes)."""
+    probes = [r for r in doc.get("probes") or [] if isinstance(r, dict)]
+    if not probes:
+        return []
+    rows = [[str(r.get("probe", "?")), _db(r.get("psnr_db")), _db(r.get("psnr_db_min")), str(r.get("image", "?"))]
+            for r in probes]
+    parts: list[Any] = [table(["probe", "PSNR", "worst", "worst image"], rows, numeric=(1, 2),
+                              caption="student vs teacher on harder versions of the first held-out images")]
+    if (folder / "eval_probes.png").is_file():
+        parts.append(embed_picture("eval_probes.png", folder, ctx, "the worst image of each probe, in table order",
                                    columns=("input", "teacher", "student")))
     return parts
 
