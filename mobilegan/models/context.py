@@ -20,7 +20,8 @@ With ``clamp`` the descriptor is held inside the range it took on the training p
 a student distilled on horses met a saturated orange flower close-up whose descriptor lay 10^4 spans
 outside anything it had seen, and its FiLM turned the photo into a flat cyan square (3.3 dB). The
 range is measured after training by :func:`mobilegan.distill.context_range.calibrate_context_range`
-(every training photo, the final weights) and stored as buffers; until then it is wide open. The
+(every training photo, the final weights) and stored as buffers; until then it is wide open. It
+applies in eval mode (inference, export), never in training. The
 clamp is written as ``d - relu(d - hi) + relu(lo - d)``: sub, ReLU and add, which XNNPACK runs in
 fp32 and int8 (its min/max ops are fp32 only).
 """
@@ -75,7 +76,9 @@ class ContextEncoder(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, D, 1, 1)
         d = self.describe(image)
-        if self.clamp:  # clamp(d, lo, hi) in ops every backend runs in fp32 and int8
+        if self.clamp and not self.training:  # clamp(d, lo, hi) in ops every backend runs in fp32 and int8
+            # Not in training: a range measured at an earlier save would clamp descriptors the weights have
+            # moved since, and the FiLM would learn on clamped values it never gets after the final measure.
             d = d - self.act(d - self.range_hi) + self.act(self.range_lo - d)
         return d if self.hidden is None else torch.cat([d, self.act(self.hidden(d))], dim=1)
 
