@@ -36,17 +36,14 @@ from torch import nn
 
 from mobilegan.data.decode import ImageDecodeError, load_image_rgb
 from mobilegan.data.transforms import AugmentConfig, eval_view
-from mobilegan.distill.views import PLAIN_VIEWS, make_view, to_uint8, to_unit, view_count
+from mobilegan.distill.views import make_view, to_uint8, to_unit, view_count
 from mobilegan.errors import DataError
 from mobilegan.utils.atomic import atomic_write_text
 from mobilegan.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1  # the files' layout
-# How recoloured views are drawn (views.Recolour): a cache holding them is rebuilt when this changes.
-# 1: white balance, tone curve, saturation; 2: and exposure down to a quarter of the light.
-RECOLOUR_VERSION = 2
+CACHE_VERSION = 1
 MANIFEST = "manifest.json"
 PENDING, DONE, UNREADABLE = 0, 1, 2
 CHUNK_PHOTOS = 8  # photos decoded, translated and flushed together
@@ -63,7 +60,6 @@ class CacheSpec:
     views: int
     seed: int
     teacher: str  # fingerprint of the teacher's weights and settings
-    recolour: int = 0  # RECOLOUR_VERSION of its recoloured views; 0 without them
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "photos": list(self.photos)}, indent=1) + "\n"
@@ -72,11 +68,8 @@ class CacheSpec:
     def from_json(cls, text: str) -> CacheSpec | None:
         try:
             d = json.loads(text)
-            views = int(d["views"])
             return cls(version=int(d["version"]), photos=tuple(d["photos"]), side=int(d["side"]),
-                       views=views, seed=int(d["seed"]), teacher=str(d["teacher"]),
-                       # written before the field existed: recoloured views of version 1
-                       recolour=int(d.get("recolour", 1 if views > PLAIN_VIEWS else 0)))
+                       views=int(d["views"]), seed=int(d["seed"]), teacher=str(d["teacher"]))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -105,8 +98,7 @@ class TargetCache:
                  teacher_id: str) -> None:
         self.folder = Path(folder)
         self.files = list(files)
-        self.spec = CacheSpec(CACHE_VERSION, _relative(self.files), side, view_count(tone_views), seed, teacher_id,
-                              recolour=RECOLOUR_VERSION if tone_views else 0)
+        self.spec = CacheSpec(CACHE_VERSION, _relative(self.files), side, view_count(tone_views), seed, teacher_id)
         self._arrays: dict[str, np.ndarray] | None = None  # opened lazily: memmaps do not travel to workers
 
     # -- files ------------------------------------------------------------------------------------

@@ -20,9 +20,6 @@ from dataclasses import dataclass
 import torch
 
 PLAIN_VIEWS = 2  # the photo and its mirror
-# Exposure of a recoloured view, log range: down to a quarter of the light (a dusk or indoor photo; an
-# InstanceNorm teacher stretches it back to full contrast, a student must learn to) and up to 1.5x.
-EXPOSURE_LOG_RANGE = (-1.4, 0.4)
 
 
 @dataclass(frozen=True)
@@ -30,23 +27,21 @@ class Recolour:
     """One recolouring of a photo in [0, 1]: ``((x * gain) ** gamma)`` then saturation about the grey."""
 
     gain: tuple[float, float, float]  # per channel (white balance)
-    gamma: float  # tone curve
+    gamma: float  # exposure / tone curve
     saturation: float  # 0 = grey, 1 = unchanged
     mirror: bool
-    exposure: float = 1.0  # one gain for all channels: < 1 an underexposed photo, > 1 blown highlights
 
     @classmethod
     def draw(cls, rng: random.Random) -> Recolour:
         # Ranges wide enough to cover a graded or badly exposed photo, narrow enough to stay a photo.
         gain = tuple(math.exp(rng.uniform(-0.35, 0.35)) for _ in range(3))
         return cls(gain=gain, gamma=math.exp(rng.uniform(-0.6, 0.6)),  # type: ignore[arg-type]
-                   saturation=rng.uniform(0.3, 1.7), mirror=rng.random() < 0.5,
-                   exposure=math.exp(rng.uniform(*EXPOSURE_LOG_RANGE)))
+                   saturation=rng.uniform(0.3, 1.7), mirror=rng.random() < 0.5)
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         """(3, H, W) uint8 -> (3, H, W) uint8, the recoloured photo (quantised as a camera would)."""
         y = x.float() / 255.0
-        y = (y * (torch.tensor(self.gain) * self.exposure).view(3, 1, 1)).clamp(0, 1) ** self.gamma
+        y = (y * torch.tensor(self.gain).view(3, 1, 1)).clamp(0, 1) ** self.gamma
         grey = (0.299 * y[0] + 0.587 * y[1] + 0.114 * y[2]).unsqueeze(0)  # (1, H, W) luma
         y = (grey + self.saturation * (y - grey)).clamp(0, 1)
         out = (y * 255.0).round().to(torch.uint8)
