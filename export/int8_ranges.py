@@ -178,12 +178,11 @@ def fix_image_input_range(prepared: fx.GraphModule) -> int:
             continue
         for user in node.users:
             obs = getattr(prepared, str(user.target), None) if user.op == "call_module" else None
-            if not isinstance(obs, ObserverBase) or getattr(obs, "_image_range", False):
+            if not isinstance(obs, ObserverBase):
                 continue
             fixed = MinMaxObserver(dtype=obs.dtype, qscheme=obs.qscheme, quant_min=obs.quant_min,
                                    quant_max=obs.quant_max, eps=float(getattr(obs, "eps", torch.finfo(torch.float32).eps)))
             fixed(torch.tensor(IMAGE_RANGE))
-            fixed._image_range = True
             setattr(prepared, str(user.target), fixed)
             replaced += 1
     return replaced

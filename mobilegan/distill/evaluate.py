@@ -139,7 +139,7 @@ def evaluate_pair(teacher: nn.Module, student: nn.Module, images: torch.Tensor, 
         extra={"psnr_db_p5": float(torch.quantile(p.double(), 0.05)), "worst": worst_images(p, s, names)},
     )
     if probes:
-        from mobilegan.distill.probes import run_probes
+        from mobilegan.distill.probes import run_probes  # here, not at the top: probes imports this module
 
         results = run_probes(teacher, student, images, names, device=device)
         report.extra["probes"] = [r.to_dict() for r in results]

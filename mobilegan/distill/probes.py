@@ -18,6 +18,9 @@ from typing import Any
 
 import torch
 
+from mobilegan.distill.evaluate import generate
+from mobilegan.metrics import psnr
+
 PROBE_IMAGES = 16  # held-out photos each probe is made from (the first ones)
 FRAME = 0.1  # frame width, as a fraction of the side
 
@@ -72,9 +75,6 @@ def run_probes(teacher: torch.nn.Module, student: torch.nn.Module, images: torch
                names: Sequence[str] | None, *, device: torch.device | str = "cpu",
                n: int = PROBE_IMAGES) -> list[ProbeResult]:
     """Student vs teacher on every probe of the first ``n`` of ``images`` ((N, 3, H, W) in [-1, 1])."""
-    from mobilegan.distill.evaluate import generate
-    from mobilegan.metrics import psnr
-
     base = images[:n]
     results = []
     for name, make in PROBES.items():
